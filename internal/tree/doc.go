@@ -1,0 +1,64 @@
+// Package tree is paddock's replicated state machine: the znode tree and the session table,
+// changed only by Apply(zxid, txn) and encoded by Snapshot/Restore.
+//
+// Apply is deterministic: it reads no clock (the proposer stamps Txn.Time), draws no random
+// numbers, starts no goroutines, and nothing observable depends on map iteration order
+// (children are kept sorted; sets are sorted before they are walked or returned). Applying
+// the same txns in the same order to equal trees gives equal trees, results and events, and
+// byte-identical snapshots. All of ZooKeeper's request validation (PrepRequestProcessor)
+// happens inside Apply, against the state the txn actually meets.
+//
+// A Tree is not safe for concurrent use. The server applies txns under its write lock and
+// serves Read, Lookup and the other accessors under its read lock; those never modify the
+// tree. Snapshot is called under the write lock and returns a function that may run
+// concurrently with later Applies.
+//
+// # Memory layout
+//
+// Each znode is one 144-byte struct (node) on amd64/arm64:
+//
+//	name      string     16  last path component only; full paths are never stored per node
+//	children  []*node    24  sorted by name, binary-searched; nil when there are none
+//	data      []byte     24  nil = null data; never modified in place
+//	acl       *aclEntry   8  interned ACL list
+//	czxid, mzxid, pzxid,
+//	ctime, mtime         40
+//	owner     int64       8  session id (ephemeral) or ttl ms (TTL node)
+//	gen       uint64      8  copy-on-write generation
+//	version, cversion,
+//	aversion  int32      12  cversion in ZooKeeper's persisted form (child creations)
+//	kind      uint8       1  persistent, ephemeral, container or TTL (+3 padding)
+//
+// There is no per-node map and no parent pointer: lookups walk from the root one component
+// at a time (O(depth·log fanout) string compares). A child set is a sorted slice, so inserting
+// or deleting in a directory of n children moves up to n pointers; sequential children are
+// appended at the end. Node names are copied out of the request so that a node never pins a
+// request buffer; data is copied once, and an empty non-null buffer shares one empty slice.
+//
+// ACL lists are interned as ZooKeeper's ReferenceCountedACLCache does: each distinct list
+// (order-sensitive) is stored once in an aclEntry with a reference count, keyed by its jute
+// encoding, and nodes point to it. The client's Stat is computed on demand from the node:
+// cversion = 2·persisted − numChildren, dataLength, numChildren, and ephemeralOwner shown as 0
+// for containers and TTL nodes.
+//
+// Beside the nodes the tree keeps, by full path, the ephemerals of each session and the sets
+// of container and TTL nodes (for closeSession, getEphemerals and the reaper), and running
+// counters for Stats.
+//
+// # Snapshots without stopping apply
+//
+// The tree is copy-on-write across snapshots. Snapshot records the current root, copies the
+// session table, and advances the tree's generation. From then on Apply never writes to a
+// node of an older generation: before changing a node it clones the path from the root down
+// to it (each clone copies one children slice). Nodes reachable from the captured root are
+// therefore frozen, and the writer walks them without locks while Apply carries on. The
+// cost is paid lazily, once per directory touched after each snapshot. Data slices and ACL
+// lists are immutable, so clones share them.
+//
+// # Multi
+//
+// A multi applies its ops one by one on the live tree, each seeing the effects of the ones
+// before (as ZooKeeper's outstanding change records do), and keeps an undo log. If an op
+// fails, the log is replayed backwards, restoring the tree exactly (the undo path follows the
+// same copy-on-write rule), and no event is returned.
+package tree
