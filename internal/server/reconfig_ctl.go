@@ -39,6 +39,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/paddock/paddock/internal/config"
 	"github.com/paddock/paddock/internal/proto"
 	"github.com/paddock/paddock/internal/raftnode"
 	"github.com/paddock/paddock/internal/tree"
@@ -249,6 +250,24 @@ func (s *Server) applySeed(term uint64, e ctlEntry) {
 	}
 }
 
+// seedMembers is the membership the seed records: raft's, except that each member of the
+// static configuration keeps the role that configuration gives it. A member readmitted after
+// losing its data is a learner, or briefly absent, while it catches up (see roles.go); the
+// seed must still call it a participant, or it would never be promoted back.
+func (s *Server) seedMembers() map[int64]config.Server {
+	specs := s.specs(nil)
+	members := s.membersInForce(s.node.Status(), specs)
+	for _, m := range s.opts.Members {
+		sv, ok := members[m.ID]
+		if !ok {
+			sv = specs[m.ID]
+		}
+		sv.Role = m.Role
+		members[m.ID] = sv
+	}
+	return members
+}
+
 // triggerLocked fires a result's watch events as stateMachine.Apply does. It runs on the
 // apply goroutine, with s.treeMu held.
 func (s *Server) triggerLocked(res *tree.Result) {
@@ -310,7 +329,7 @@ func (s *Server) reconfigLoop() {
 				continue
 			}
 			seedAt = now
-			members := formatMembers(s.membersInForce(s.node.Status(), s.specs(nil)))
+			members := formatMembers(s.seedMembers())
 			ctx, cancel := context.WithTimeout(context.Background(), s.opts.TickTime)
 			if err := s.proposeCtl(ctx, ctlEntry{op: ctlSeed, origin: s.opts.ServerID, body: []byte(members)}); err != nil {
 				s.log.Debug("seed of /zookeeper/config not proposed; will retry", "err", err)
