@@ -126,7 +126,13 @@ func probe(ctx context.Context, hc *http.Client, addr string, secret []byte) (In
 	if resp.StatusCode != http.StatusOK {
 		return in, fmt.Errorf("GET /assemble: %s (not a paddock member that assembles?)", resp.Status)
 	}
-	if len(secret) > 0 && !hmac.Equal([]byte(resp.Header.Get(macHeader)), []byte(answerMAC(secret, challenge, body))) {
+	return decodeInfo(body, resp.Header.Get(macHeader), challenge, secret)
+}
+
+// decodeInfo checks an answer's signature (when there is a secret) and decodes it.
+func decodeInfo(body []byte, mac, challenge string, secret []byte) (Info, error) {
+	var in Info
+	if len(secret) > 0 && !hmac.Equal([]byte(mac), []byte(answerMAC(secret, challenge, body))) {
 		return in, errBadMAC
 	}
 	if err := json.Unmarshal(body, &in); err != nil {

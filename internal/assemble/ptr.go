@@ -67,18 +67,26 @@ func askPTR(ctx context.Context, ns string, pkt []byte, id uint16) ([]string, er
 		if err != nil {
 			return nil, err
 		}
-		var m dnsmessage.Message
-		if err := m.Unpack(buf[:n]); err != nil || m.Header.ID != id || !m.Header.Response {
-			continue
+		if names, ok := ptrNames(buf[:n], id); ok {
+			return names, nil
 		}
-		var names []string
-		for _, a := range m.Answers {
-			if p, ok := a.Body.(*dnsmessage.PTRResource); ok {
-				names = append(names, strings.TrimSuffix(p.PTR.String(), "."))
-			}
-		}
-		return names, nil
 	}
+}
+
+// ptrNames reads the PTR names of a DNS answer to query id; false when pkt is not one
+// (malformed, another id, or not a response).
+func ptrNames(pkt []byte, id uint16) ([]string, bool) {
+	var m dnsmessage.Message
+	if err := m.Unpack(pkt); err != nil || m.Header.ID != id || !m.Header.Response {
+		return nil, false
+	}
+	var names []string
+	for _, a := range m.Answers {
+		if p, ok := a.Body.(*dnsmessage.PTRResource); ok {
+			names = append(names, strings.TrimSuffix(p.PTR.String(), "."))
+		}
+	}
+	return names, true
 }
 
 // reverseName is ip's in-addr.arpa or ip6.arpa name.

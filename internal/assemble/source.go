@@ -43,10 +43,11 @@ func ParseSource(s string) (Source, error) {
 			}
 			name, port = h, n
 		}
+		name = strings.TrimSuffix(name, ".")
 		if name == "" || strings.ContainsAny(name, " ,/") {
 			return bad("bad name")
 		}
-		return Source{Kind: kind, Name: strings.TrimSuffix(name, "."), Port: port}, nil
+		return Source{Kind: kind, Name: name, Port: port}, nil
 	case "seeds":
 		var seeds []string
 		for _, h := range strings.Split(rest, ",") {
