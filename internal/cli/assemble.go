@@ -193,22 +193,30 @@ func runAssembled(cfg *config.Config, discover string, log *slog.Logger, sigc <-
 	go func() { errc <- srv.Serve() }()
 	runc := make(chan error, 1)
 	go func() { runc <- a.Run(ctx, srv) }()
+	running := true // a.Run has not returned yet
+	waitRun := func() {
+		if running {
+			<-runc
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			err := srv.Close()
 			<-errc
-			<-runc
+			waitRun()
 			return err
 		case err := <-errc:
 			cancel()
-			<-runc
+			waitRun()
 			return err
 		case err := <-runc:
+			running = false
 			if !errors.Is(err, assemble.ErrLeft) {
 				if ctx.Err() == nil {
 					log.Error("assemble: stopped following the membership", "err", err)
 				}
+				runc = nil // the server goes on; nothing more comes from a.Run
 				continue
 			}
 			// Removed from the ensemble: stop serving, and say so until stopped.
