@@ -23,6 +23,9 @@ func TestImportArrows(t *testing.T) {
 		"client":           {forbidden: []string{"internal/server", "internal/tree", "internal/raftnode"}},
 		"recipe":           {forbidden: []string{"internal/server", "internal/tree", "internal/raftnode"}},
 		"internal/zkcli":   {forbidden: []string{"internal/server", "internal/tree", "internal/raftnode"}},
+		// Self-assembly talks to the ensemble as a client does (reconfig through client) and
+		// sees the running server only through its Member interface.
+		"internal/assemble": {forbidden: []string{"internal/server", "internal/tree", "internal/raftnode", "internal/cli"}},
 	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports ","}}`, "./...").Output()
 	if err != nil {
