@@ -11,8 +11,22 @@ import "iter"
 // differs from the generation modifying it may be shared with a snapshot and is copied
 // before it changes. The methods that modify take that generation, the node's own.
 type kids struct {
-	chunks []*kidChunk // in order; none empty
+	chunks []kidRef // in order; none empty
 	n      int
+}
+
+// kidRef is a chunk with a copy of its last child's name, so that finding the chunk of a
+// name reads the index, not every chunk it passes (a large directory's chunks are spread
+// over the heap, and each step would cost cache misses).
+type kidRef struct {
+	last string
+	c    *kidChunk
+}
+
+// sync refreshes chunk ci's last name after the chunk changed.
+func (k *kids) sync(ci int) {
+	ns := k.chunks[ci].c.nodes
+	k.chunks[ci].last = ns[len(ns)-1].name
 }
 
 type kidChunk struct {
@@ -32,20 +46,19 @@ func (k *kids) search(name string) (ci, i int, found bool) {
 		return 0, 0, false
 	}
 	// Sequential names arrive in order: check the end first.
-	last := cs[len(cs)-1].nodes
-	if last[len(last)-1].name < name {
-		return len(cs) - 1, len(last), false
+	if cs[len(cs)-1].last < name {
+		return len(cs) - 1, len(cs[len(cs)-1].c.nodes), false
 	}
 	lo, hi := 0, len(cs)-1 // the first chunk whose last name is >= name
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if ns := cs[m].nodes; ns[len(ns)-1].name < name {
+		if cs[m].last < name {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	ns := cs[lo].nodes
+	ns := cs[lo].c.nodes
 	a, b := 0, len(ns)
 	for a < b {
 		m := int(uint(a+b) >> 1)
@@ -61,7 +74,7 @@ func (k *kids) search(name string) (ci, i int, found bool) {
 // get returns the child called name, or nil.
 func (k *kids) get(name string) *node {
 	if ci, i, ok := k.search(name); ok {
-		return k.chunks[ci].nodes[i]
+		return k.chunks[ci].c.nodes[i]
 	}
 	return nil
 }
@@ -69,12 +82,12 @@ func (k *kids) get(name string) *node {
 // own returns chunk ci ready to be modified by generation gen, copying it (with room for
 // extra more nodes) when it belongs to another.
 func (k *kids) own(ci int, gen uint64, extra int) *kidChunk {
-	c := k.chunks[ci]
+	c := k.chunks[ci].c
 	if c.gen != gen {
 		nodes := make([]*node, len(c.nodes), len(c.nodes)+extra)
 		copy(nodes, c.nodes)
 		c = &kidChunk{gen: gen, nodes: nodes}
-		k.chunks[ci] = c
+		k.chunks[ci].c = c
 	}
 	return c
 }
@@ -88,7 +101,7 @@ func (k *kids) set(ci, i int, c *node, gen uint64) {
 func (k *kids) insert(c *node, gen uint64) {
 	k.n++
 	if len(k.chunks) == 0 {
-		k.chunks = []*kidChunk{{gen: gen, nodes: append(make([]*node, 0, 4), c)}}
+		k.chunks = []kidRef{{last: c.name, c: &kidChunk{gen: gen, nodes: append(make([]*node, 0, 4), c)}}}
 		return
 	}
 	ci, i, _ := k.search(c.name)
@@ -97,6 +110,7 @@ func (k *kids) insert(c *node, gen uint64) {
 		ch.nodes = append(ch.nodes, nil)
 		copy(ch.nodes[i+1:], ch.nodes[i:])
 		ch.nodes[i] = c
+		k.sync(ci)
 		return
 	}
 	// Full: split it in two halves, then insert into the one that takes the name.
@@ -105,15 +119,17 @@ func (k *kids) insert(c *node, gen uint64) {
 	copy(right.nodes, ch.nodes[half:])
 	clear(ch.nodes[half:])
 	ch.nodes = ch.nodes[:half]
-	k.chunks = append(k.chunks, nil)
+	k.chunks = append(k.chunks, kidRef{})
 	copy(k.chunks[ci+2:], k.chunks[ci+1:])
-	k.chunks[ci+1] = right
+	k.chunks[ci+1] = kidRef{c: right}
 	if i > half {
 		ch, i = right, i-half
 	}
 	ch.nodes = append(ch.nodes, nil)
 	copy(ch.nodes[i+1:], ch.nodes[i:])
 	ch.nodes[i] = c
+	k.sync(ci)
+	k.sync(ci + 1)
 }
 
 // remove takes the child called name out, for generation gen, and returns it (nil if there
@@ -130,11 +146,13 @@ func (k *kids) remove(name string, gen uint64) *node {
 	ch.nodes = ch.nodes[:len(ch.nodes)-1]
 	if len(ch.nodes) == 0 {
 		copy(k.chunks[ci:], k.chunks[ci+1:])
-		k.chunks[len(k.chunks)-1] = nil
+		k.chunks[len(k.chunks)-1] = kidRef{}
 		k.chunks = k.chunks[:len(k.chunks)-1]
 		if len(k.chunks) == 0 {
 			k.chunks = nil
 		}
+	} else {
+		k.sync(ci)
 	}
 	k.n--
 	return c
@@ -144,11 +162,12 @@ func (k *kids) remove(name string, gen uint64) *node {
 // snapshot, which lists children in order).
 func (k *kids) appendLast(c *node, gen uint64) {
 	k.n++
-	if l := len(k.chunks); l > 0 && len(k.chunks[l-1].nodes) < kidsChunk && k.chunks[l-1].gen == gen {
-		k.chunks[l-1].nodes = append(k.chunks[l-1].nodes, c)
+	if l := len(k.chunks); l > 0 && len(k.chunks[l-1].c.nodes) < kidsChunk && k.chunks[l-1].c.gen == gen {
+		k.chunks[l-1].c.nodes = append(k.chunks[l-1].c.nodes, c)
+		k.chunks[l-1].last = c.name
 		return
 	}
-	k.chunks = append(k.chunks, &kidChunk{gen: gen, nodes: append(make([]*node, 0, min(kidsChunk, 8)), c)})
+	k.chunks = append(k.chunks, kidRef{last: c.name, c: &kidChunk{gen: gen, nodes: append(make([]*node, 0, min(kidsChunk, 8)), c)}})
 }
 
 // last returns the last child, or nil.
@@ -156,7 +175,7 @@ func (k *kids) last() *node {
 	if len(k.chunks) == 0 {
 		return nil
 	}
-	ns := k.chunks[len(k.chunks)-1].nodes
+	ns := k.chunks[len(k.chunks)-1].c.nodes
 	return ns[len(ns)-1]
 }
 
@@ -165,14 +184,14 @@ func (k *kids) clone() kids {
 	if k.chunks == nil {
 		return kids{}
 	}
-	return kids{chunks: append(make([]*kidChunk, 0, len(k.chunks)+1), k.chunks...), n: k.n}
+	return kids{chunks: append(make([]kidRef, 0, len(k.chunks)+1), k.chunks...), n: k.n}
 }
 
 // all yields the children in name order.
 func (k *kids) all() iter.Seq[*node] {
 	return func(yield func(*node) bool) {
 		for _, ch := range k.chunks {
-			for _, c := range ch.nodes {
+			for _, c := range ch.c.nodes {
 				if !yield(c) {
 					return
 				}
@@ -185,7 +204,7 @@ func (k *kids) all() iter.Seq[*node] {
 func (k *kids) backward() iter.Seq[*node] {
 	return func(yield func(*node) bool) {
 		for ci := len(k.chunks) - 1; ci >= 0; ci-- {
-			ns := k.chunks[ci].nodes
+			ns := k.chunks[ci].c.nodes
 			for i := len(ns) - 1; i >= 0; i-- {
 				if !yield(ns[i]) {
 					return

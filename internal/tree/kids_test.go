@@ -55,8 +55,11 @@ func TestKidsMatchSortedNames(t *testing.T) {
 		t.Fatalf("%d children, want %d (len %d)", len(got), len(want), k.len())
 	}
 	for _, ch := range k.chunks {
-		if len(ch.nodes) == 0 || len(ch.nodes) > kidsChunk {
-			t.Fatalf("a chunk of %d", len(ch.nodes))
+		if len(ch.c.nodes) == 0 || len(ch.c.nodes) > kidsChunk {
+			t.Fatalf("a chunk of %d", len(ch.c.nodes))
+		}
+		if last := ch.c.nodes[len(ch.c.nodes)-1].name; ch.last != last {
+			t.Fatalf("the index says a chunk ends with %q; it ends with %q", ch.last, last)
 		}
 	}
 	var back []string

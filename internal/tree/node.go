@@ -162,7 +162,7 @@ func (t *Tree) mut(path string) *node {
 		if !ok {
 			return nil
 		}
-		c := n.children.chunks[ci].nodes[i]
+		c := n.children.chunks[ci].c.nodes[i]
 		if c.gen != t.gen {
 			c = c.clone(t.gen)
 			n.children.set(ci, i, c, t.gen)
