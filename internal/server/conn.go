@@ -128,13 +128,32 @@ func (c *conn) enqueue(frame []byte) bool {
 	c.out.buf = append(c.out.buf, frame...)
 	n := len(c.out.buf)
 	c.out.mu.Unlock()
+	return c.queued(n, len(frame))
+}
+
+// reply encodes a reply straight into the writer's queue (no frame of its own to allocate
+// and copy) and wakes the writer.
+func (c *conn) reply(h proto.ReplyHeader, body proto.Record) {
+	c.out.mu.Lock()
+	before := len(c.out.buf)
+	c.out.buf = proto.AppendReply(c.out.buf, h, body)
+	n := len(c.out.buf)
+	c.out.mu.Unlock()
+	if c.queued(n, n-before) {
+		c.wakeWriter()
+	}
+}
+
+// queued accounts for a frame of size bytes just queued, n bytes now in the queue; false
+// when the queue is over its limit and the connection closes.
+func (c *conn) queued(n, size int) bool {
 	if n > maxQueuedReply {
 		c.s.log.Warn("client is not reading its replies; closing", "remote", c.remote, "queued", n)
 		go c.close("reply queue over limit") // callers may hold c.pmu
 		return false
 	}
 	c.s.stats.packetsSent.Add(1)
-	c.s.stats.observeResponse(len(frame))
+	c.s.stats.observeResponse(size)
 	c.stats.sent.Add(1)
 	return true
 }
@@ -756,7 +775,7 @@ func (c *conn) read(h proto.RequestHeader, req proto.Record) {
 	if code != proto.CodeOK {
 		resp = nil
 	}
-	c.send(proto.AppendReply(nil, proto.ReplyHeader{Xid: h.Xid, Zxid: zxid, Err: code}, resp))
+	c.reply(proto.ReplyHeader{Xid: h.Xid, Zxid: zxid, Err: code}, resp)
 	s.stats.latency.observe(time.Since(start))
 	c.stats.observe(time.Since(start), zxid)
 }
