@@ -15,10 +15,10 @@
 //
 // # Memory layout
 //
-// Each znode is one 144-byte struct (node) on amd64/arm64:
+// Each znode is one 152-byte struct (node) on amd64/arm64:
 //
 //	name      string     16  last path component only; full paths are never stored per node
-//	children  []*node    24  sorted by name, binary-searched; nil when there are none
+//	children  kids       32  sorted by name in chunks (below); empty when there are none
 //	data      []byte     24  nil = null data; never modified in place
 //	acl       *aclEntry   8  interned ACL list
 //	czxid, mzxid, pzxid,
@@ -30,9 +30,11 @@
 //	kind      uint8       1  persistent, ephemeral, container or TTL (+3 padding)
 //
 // There is no per-node map and no parent pointer: lookups walk from the root one component
-// at a time (O(depth·log fanout) string compares). A child set is a sorted slice, so inserting
-// or deleting in a directory of n children moves up to n pointers; sequential children are
-// appended at the end. Node names are copied out of the request so that a node never pins a
+// at a time (O(depth·log fanout) string compares). A child set is a list of chunks of at most
+// 256 sorted child pointers, with an index holding each chunk's pointer and its last name:
+// a lookup binary-searches the index (contiguous, so a large directory costs few cache
+// misses), then one chunk; an insert or delete moves at most one chunk's pointers, and a
+// full chunk splits in two. Sequential children are appended at the end. Node names are copied out of the request so that a node never pins a
 // request buffer; data is copied once, and an empty non-null buffer shares one empty slice.
 //
 // ACL lists are interned as ZooKeeper's ReferenceCountedACLCache does: each distinct list
@@ -50,7 +52,7 @@
 // The tree is copy-on-write across snapshots. Snapshot records the current root, copies the
 // session table, and advances the tree's generation. From then on Apply never writes to a
 // node of an older generation: before changing a node it clones the path from the root down
-// to it (each clone copies one children slice). Nodes reachable from the captured root are
+// to it (each clone copies one chunk index; a chunk is copied when it changes). Nodes reachable from the captured root are
 // therefore frozen, and the writer walks them without locks while Apply carries on. The
 // cost is paid lazily, once per directory touched after each snapshot. Data slices and ACL
 // lists are immutable, so clones share them.
