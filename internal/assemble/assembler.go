@@ -40,6 +40,9 @@ type Config struct {
 	ExplicitID   string
 	Hostname     string
 	OrdinalStart int
+	// OrdinalStartSet: PADDOCK_ORDINAL_START was given, so a hostname whose ordinal gives
+	// no id with it is refused rather than given another kind of id.
+	OrdinalStartSet bool
 	// Advertise is the host other members reach this one at (PADDOCK_ADVERTISE); "" = the
 	// name its address resolves back to, if that resolves forward to it, else the address.
 	Advertise string
@@ -365,6 +368,11 @@ func (a *Assembler) identify(ctx context.Context) error {
 		}
 		derived, from = id, FromEnv
 	default:
+		if reason, detail := ordinalMismatch(a.cfg.Hostname, a.cfg.OrdinalStart); reason != "" && a.cfg.OrdinalStartSet {
+			a.setPhase(PhaseRefused, reason, detail)
+			<-ctx.Done() // as for an IdentityError below: /readyz says why
+			return ctx.Err()
+		}
 		if id, ok := OrdinalID(a.cfg.Hostname, a.cfg.OrdinalStart); ok {
 			derived, from = id, FromHostname
 		} else if id, ok := ContainerNumber(name); ok {

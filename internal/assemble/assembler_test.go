@@ -191,3 +191,69 @@ func TestQuorumAfter(t *testing.T) {
 		t.Errorf("the last participant leaves: %v", err)
 	}
 }
+
+// TestOrdinalBelowStart: a pod numbered from 0 while PADDOCK_ORDINAL_START says 1 (a
+// StatefulSet whose ordinals.start the cluster dropped) is refused, and /readyz says why;
+// without the setting, the same hostname gives an id from the ordinal.
+func TestOrdinalBelowStart(t *testing.T) {
+	admin := freePort(t)
+	src, err := ParseSource(fmt.Sprintf("seeds:127.0.0.1:%d", admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Source: src, DataDir: t.TempDir(), Hostname: "paddock-0", OrdinalStart: 1, OrdinalStartSet: true,
+		Advertise: "127.0.0.1", PeerPort: freePort(t), ClientPort: freePort(t), AdminPort: admin,
+		AdminAddr: fmt.Sprintf("127.0.0.1:%d", admin), Interval: 50 * time.Millisecond, Logger: quiet(),
+		LookupPTR: func(context.Context, net.IP) ([]string, error) { return nil, errors.New("no PTR") },
+		Interfaces: func() ([]*net.IPNet, error) {
+			return []*net.IPNet{{IP: net.IPv4(127, 0, 0, 1), Mask: net.CIDRMask(8, 32)}}, nil
+		},
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := a.Plan(ctx); done <- err }()
+	var body string
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", admin))
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			if strings.Contains(body, "refused") {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("/readyz never reported the refusal; last answer %q", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range []string{"paddock-0 has ordinal 0", "PADDOCK_ORDINAL_START=1", "ordinals.start"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/readyz %q does not say %q", body, want)
+		}
+	}
+	if in := a.info(ctx); in.ID != 0 {
+		t.Errorf("the refused member took id %d", in.ID)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Plan returned %v, want context.Canceled", err)
+	}
+
+	if reason, _ := ordinalMismatch("paddock-0", 0); reason != "" {
+		t.Errorf("paddock-0 with start 0 refused: %s", reason)
+	}
+	if reason, _ := ordinalMismatch("zk-300", 0); reason == "" {
+		t.Error("zk-300 (id 301) accepted")
+	}
+	if reason, _ := ordinalMismatch("proj_zk_1", 1); reason != "" {
+		t.Errorf("a name without a -N ordinal refused: %s", reason)
+	}
+}

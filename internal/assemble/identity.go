@@ -49,13 +49,8 @@ var ordinalRE = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?-([0-
 // the first label of the hostname counts. It reports false when the hostname has no
 // ordinal or the id would be out of range.
 func OrdinalID(hostname string, start int) (int64, bool) {
-	label, _, _ := strings.Cut(hostname, ".")
-	m := ordinalRE.FindStringSubmatch(label)
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(m[2], 10, 64)
-	if err != nil {
+	n, ok := ordinal(hostname)
+	if !ok {
 		return 0, false
 	}
 	id := n - int64(start) + 1
@@ -63,6 +58,34 @@ func OrdinalID(hostname string, start int) (int64, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// ordinal is the N of a hostname name-N (its first label), if it has that form.
+func ordinal(hostname string) (int64, bool) {
+	label, _, _ := strings.Cut(hostname, ".")
+	m := ordinalRE.FindStringSubmatch(label)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(m[2], 10, 64)
+	return n, err == nil
+}
+
+// ordinalMismatch explains a hostname whose ordinal gives no id with the configured first
+// ordinal ("" when it does, or when the hostname has no ordinal): a StatefulSet whose
+// ordinals.start was dropped (a cluster without the feature) numbers its pods from 0.
+func ordinalMismatch(hostname string, start int) (reason, detail string) {
+	n, ok := ordinal(hostname)
+	if !ok {
+		return "", ""
+	}
+	if _, ok := OrdinalID(hostname, start); ok {
+		return "", ""
+	}
+	reason = fmt.Sprintf("hostname %s has ordinal %d, which gives no member id (1-%d) with PADDOCK_ORDINAL_START=%d", hostname, n, MaxID, start)
+	detail = fmt.Sprintf("the id is the ordinal minus PADDOCK_ORDINAL_START, plus one. If this is a StatefulSet, does its spec.ordinals.start equal %d? "+
+		"Clusters without the start-ordinal feature drop that field and number pods from 0: then set PADDOCK_ORDINAL_START to 0", start)
+	return reason, detail
 }
 
 var containerNumberRE = regexp.MustCompile(`^[A-Za-z0-9][-_.A-Za-z0-9]*?[-_]([0-9]+)$`)
