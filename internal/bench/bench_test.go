@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -46,7 +48,7 @@ func TestWorkloadsAgainstZooKeeper(t *testing.T) {
 	for _, w := range Workloads {
 		t.Run(w.Name, func(t *testing.T) {
 			cfg := tiny(zks.Addr(), w.Name)
-			cfg.Pid = zks.Pid()
+			cfg.Pids = []int{zks.Pid()}
 			var mu sync.Mutex
 			var phases []string
 			cfg.Progress = func(p Progress) { mu.Lock(); phases = append(phases, p.Phase); mu.Unlock() }
@@ -60,7 +62,7 @@ func TestWorkloadsAgainstZooKeeper(t *testing.T) {
 					t.Errorf("notifications %d, notify %+v, round max %v", r.Notifications, r.Notify, r.Latency.Max)
 				}
 			}
-			if r.Server == nil || r.Server.Pid != zks.Pid() || r.Server.RSSEnd <= 0 || r.Server.CPUSeconds < 0 {
+			if r.Server == nil || !slices.Equal(r.Server.Pids, []int{zks.Pid()}) || r.Server.RSSEnd <= 0 || r.Server.CPUSeconds < 0 {
 				t.Errorf("server usage %+v", r.Server)
 			}
 			if ok, _, err := check.Exists(r.Root); err != nil || ok {
@@ -73,6 +75,35 @@ func TestWorkloadsAgainstZooKeeper(t *testing.T) {
 			t.Logf("\n%s", out.String())
 		})
 	}
+
+	t.Run("two pids", func(t *testing.T) {
+		// The test process stands in for a second member: it runs the load, so it has
+		// CPU time over the measured phase too.
+		cfg := tiny(zks.Addr(), "get")
+		cfg.Pids = []int{zks.Pid(), os.Getpid()}
+		zkBefore, err := procRoot.sampleProc(zks.Pid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		selfBefore, err := procRoot.sampleProc(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkResult(t, r, cfg)
+		// The sum holds this process's memory, not only ZooKeeper's, which 40 gets change
+		// by far less than half of this process's.
+		if s := r.Server; s == nil || !slices.Equal(s.Pids, cfg.Pids) || s.RSSEnd < zkBefore.rss+selfBefore.rss/2 || s.RSSPeak < s.RSSEnd {
+			t.Errorf("server usage %+v (before the run: ZooKeeper rss %d, this process %d)", s, zkBefore.rss, selfBefore.rss)
+		}
+		var out bytes.Buffer
+		if err := WriteTable(&out, r); err != nil || !strings.Contains(out.String(), "2 servers, pids ") {
+			t.Errorf("table: %v\n%s", err, out.String())
+		}
+	})
 
 	t.Run("open loop", func(t *testing.T) {
 		cfg := tiny(zks.Addr(), "mix")
@@ -177,6 +208,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no keys", func(c *Config) { c.Keys = 0 }},
 		{"watch rate", func(c *Config) { c.Workload, c.Rate = "watch", 10 }},
 		{"multi keys", func(c *Config) { c.Workload, c.Keys, c.MultiOps = "multi", 3, 4 }},
+		{"pid zero", func(c *Config) { c.Pids = []int{12, 0} }},
+		{"pid twice", func(c *Config) { c.Pids = []int{12, 13, 12} }},
 	} {
 		c := Defaults()
 		c.Servers = []string{"127.0.0.1:2181"}
@@ -189,6 +222,10 @@ func TestConfigValidate(t *testing.T) {
 	c.Servers = []string{"127.0.0.1:2181"}
 	if err := c.validate(); err != nil {
 		t.Errorf("defaults: %v", err)
+	}
+	c.Pids = []int{12, 13, 14}
+	if err := c.validate(); err != nil {
+		t.Errorf("three pids: %v", err)
 	}
 	c.Workload, c.Duration = "tree", 0 // the tree's size ends it
 	if err := c.validate(); err != nil {

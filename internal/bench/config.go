@@ -62,9 +62,11 @@ type Config struct {
 	Rate float64
 	// SessionTimeout is the session timeout requested (default 10 s).
 	SessionTimeout time.Duration
-	// Pid, when positive, is the server's process id on this machine: Run samples its CPU
-	// time over the measured phase and its resident memory.
-	Pid int
+	// Pids, when not empty, are the process ids on this machine of the target's servers
+	// (one, or an ensemble's members): Run samples their CPU time over the measured phase
+	// and their resident memory, and reports the sums in Result.Server. Each must be
+	// positive and appear once.
+	Pids []int
 	// Keep leaves the benchmark's znodes in place (for example to measure a restart with
 	// the tree workload's tree loaded); Result.Root names them.
 	Keep bool
@@ -109,6 +111,14 @@ func (c *Config) validate() error {
 	for _, s := range c.Servers {
 		if strings.TrimSpace(s) == "" {
 			return bad("empty server address")
+		}
+	}
+	for i, p := range c.Pids {
+		if p <= 0 {
+			return bad("pid %d is not positive", p)
+		}
+		if slices.Contains(c.Pids[:i], p) {
+			return bad("pid %d given twice", p)
 		}
 	}
 	if !slices.ContainsFunc(Workloads, func(w struct{ Name, Op string }) bool { return w.Name == c.Workload }) {

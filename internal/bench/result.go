@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -43,7 +44,7 @@ type Result struct {
 	Notifications int64    `json:"notifications,omitempty"`
 	Notify        *Latency `json:"notify_latency_us,omitempty"`
 
-	// Server is set when Config.Pid is.
+	// Server is set when Config.Pids is.
 	Server *ServerUsage `json:"server,omitempty"`
 
 	// Kept tells that Config.Keep left Root and its znodes in place.
@@ -78,15 +79,17 @@ func Summarize(h *Histogram) Latency {
 	}
 }
 
-// ServerUsage is what /proc says about the server process over the measured phase.
+// ServerUsage is what /proc says about the server processes over the measured phase,
+// summed over the processes when there are several (an ensemble's members).
 type ServerUsage struct {
-	Pid int `json:"pid"`
-	// CPUSeconds is user+system time over the measured phase (10 ms resolution), and
-	// CPUPerOp that divided by Ops, in microseconds.
+	Pids []int `json:"pids"`
+	// CPUSeconds is user+system time over the measured phase (10 ms resolution per
+	// process), and CPUPerOp that divided by Ops, in microseconds.
 	CPUSeconds float64 `json:"cpu_seconds"`
 	CPUPerOp   float64 `json:"cpu_us_per_op"`
-	// RSS at the start and the end of the measured phase, and the peak since the server
-	// started (VmHWM), in bytes.
+	// RSS at the start and the end of the measured phase, and the peak since each server
+	// started (VmHWM), in bytes. Over several processes the peak is the sum of their
+	// peaks, which need not have come at once: an upper bound.
 	RSSStart int64 `json:"rss_start_bytes"`
 	RSSEnd   int64 `json:"rss_end_bytes"`
 	RSSPeak  int64 `json:"rss_peak_bytes"`
@@ -119,8 +122,8 @@ func WriteTable(w io.Writer, r *Result) error {
 	}
 	tw.Flush()
 	if s := r.Server; s != nil {
-		fmt.Fprintf(&b, "server pid %d: cpu %.2f s, %.1f µs/op; rss %s at start, %s at end, peak %s\n",
-			s.Pid, s.CPUSeconds, s.CPUPerOp, formatBytes(s.RSSStart), formatBytes(s.RSSEnd), formatBytes(s.RSSPeak))
+		fmt.Fprintf(&b, "%s: cpu %.2f s, %.1f µs/op; rss %s at start, %s at end, peak %s\n",
+			s.describe(), s.CPUSeconds, s.CPUPerOp, formatBytes(s.RSSStart), formatBytes(s.RSSEnd), formatBytes(s.RSSPeak))
 		if s.CPUSeconds < 1 {
 			b.WriteString("  (the kernel counts CPU time in 10 ms ticks: run longer for a precise cpu/op)\n")
 		}
@@ -133,6 +136,18 @@ func WriteTable(w io.Writer, r *Result) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// describe names the processes of s for WriteTable.
+func (s *ServerUsage) describe() string {
+	if len(s.Pids) == 1 {
+		return fmt.Sprintf("server pid %d", s.Pids[0])
+	}
+	ps := make([]string, len(s.Pids))
+	for i, p := range s.Pids {
+		ps[i] = strconv.Itoa(p)
+	}
+	return fmt.Sprintf("%d servers, pids %s, summed", len(s.Pids), strings.Join(ps, ","))
 }
 
 func latencyRow(w io.Writer, name string, ops, errs int64, secs, tput float64, l Latency) {

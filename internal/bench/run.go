@@ -45,8 +45,8 @@ func run(ctx context.Context, cfg Config, clk clock) (res *Result, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Pid > 0 {
-		if _, err := sampleProc(cfg.Pid); err != nil { // fail before the load, not after
+	if len(cfg.Pids) > 0 {
+		if _, err := procRoot.sampleProcs(cfg.Pids); err != nil { // fail before the load, not after
 			return nil, err
 		}
 	}
@@ -102,10 +102,10 @@ func run(ctx context.Context, cfg Config, clk clock) (res *Result, err error) {
 	var startSample procSample
 	var sampleErr error
 	var sampled sync.WaitGroup
-	if cfg.Pid > 0 {
+	if len(cfg.Pids) > 0 {
 		sampled.Go(func() {
 			clk.SleepUntil(ctx, measureStart)
-			startSample, sampleErr = sampleProc(cfg.Pid)
+			startSample, sampleErr = procRoot.sampleProcs(cfg.Pids)
 		})
 	}
 	runLoop(ctx, spec, clk, m)
@@ -119,22 +119,12 @@ func run(ctx context.Context, cfg Config, clk clock) (res *Result, err error) {
 		l := Summarize(ww.notify)
 		res.Notify = &l
 	}
-	if cfg.Pid > 0 {
-		end, serr := sampleProc(cfg.Pid)
+	if len(cfg.Pids) > 0 {
+		end, serr := procRoot.sampleProcs(cfg.Pids)
 		if serr = errors.Join(sampleErr, serr); serr != nil {
-			return res, serr // the server went away during the run
+			return res, serr // a server went away during the run
 		}
-		cpu := end.cpu - startSample.cpu
-		res.Server = &ServerUsage{
-			Pid:        cfg.Pid,
-			CPUSeconds: cpu.Seconds(),
-			RSSStart:   startSample.rss,
-			RSSEnd:     end.rss,
-			RSSPeak:    end.rssPeak,
-		}
-		if res.Ops > 0 {
-			res.Server.CPUPerOp = micros(cpu) / float64(res.Ops)
-		}
+		res.Server = serverUsage(cfg.Pids, startSample, end, res.Ops)
 	}
 	return res, nil
 }

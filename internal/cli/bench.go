@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,10 +40,11 @@ func runBench(args []string) error {
 	fs.Int64Var(&d.Ops, "ops", 0, "end the measured phase after this many operations instead of --duration (0 = use --duration)")
 	fs.Float64Var(&d.Rate, "rate", 0, "open loop at this many `ops/s`, latency measured from each request's scheduled time (0 = closed loop)")
 	fs.DurationVar(&d.SessionTimeout, "session-timeout", d.SessionTimeout, "session timeout requested")
-	fs.IntVar(&d.Pid, "pid", 0, "the server's process id on this machine: report its CPU time per operation and its memory")
+	fs.Var((*pidList)(&d.Pids), "pid", "the servers' process `ids` on this machine, comma-separated (one, or every member of an ensemble): report their CPU time per operation and their memory, summed")
 	fs.BoolVar(&d.Keep, "keep", false, "leave the benchmark's znodes in place (the result names the root)")
 	compare := fs.String("compare", "", "B target `host:port[,...]`: alternate the workload between --servers (A) and these (B), print medians and B/A")
-	comparePid := fs.Int("compare-pid", 0, "the B server's process id, as --pid is A's")
+	var comparePids []int
+	fs.Var((*pidList)(&comparePids), "compare-pid", "the B servers' process `ids`, as --pid is A's")
 	rounds := fs.Int("rounds", 3, "with --compare: rounds of A then B")
 	cleanup := fs.Bool("cleanup", false, "instead of a run, delete every /paddock-bench-* root on --servers (left by --keep or a killed run)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -97,7 +100,7 @@ func runBench(args []string) error {
 	if b.Servers, err = splitServers(*compare); err != nil {
 		return &usageError{"paddock bench: --compare: " + err.Error()}
 	}
-	b.Pid = *comparePid
+	b.Pids = comparePids
 	if !*quiet {
 		d.Progress = func(p bench.Progress) { pl.show(p) }
 		b.Progress = d.Progress
@@ -139,8 +142,9 @@ workload through go-zookeeper, then prints throughput and latency percentiles (p
 p99, p99.9, max). The znodes it needs live under a unique root, /paddock-bench-..., deleted
 afterwards. Closed loop by default (--inflight requests always outstanding); --rate runs an
 open loop at a fixed rate, charging a slow reply to every request it delayed. With --pid it
-reads /proc/<pid> to report the server's CPU time per operation and its memory. Progress is
-printed on stderr once a second. See docs/bench.md.
+reads /proc/<pid> to report the server's CPU time per operation and its memory; given every
+member's pid, it reports an ensemble's, summed. Progress is printed on stderr once a second.
+See docs/bench.md.
 
 workloads (one operation is):
 `)
@@ -149,10 +153,11 @@ workloads (one operation is):
 	}
 	fmt.Fprint(w, `
 examples:
-  paddock bench --servers 127.0.0.1:2181 --workload get --pid $(pgrep -f 'paddock server')
+  paddock bench --servers 127.0.0.1:2181 --workload get --pid $(pgrep -d, -f 'paddock server')
   paddock bench --workload mix --read-ratio 0.8 --rate 20000 --duration 30s
   paddock bench --workload set --servers 127.0.0.1:2181 --pid 1234 \
                 --compare 127.0.0.1:2182 --compare-pid 5678 --rounds 5
+  paddock bench --servers 127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183 --pid 1231,1232,1233
 
 flags:
 `)
@@ -192,6 +197,46 @@ func splitServers(s string) ([]string, error) {
 		return nil, errors.New("no server given")
 	}
 	return out, nil
+}
+
+// pidList is the value of --pid and --compare-pid: "1234", "1231,1232,1233" (what
+// pgrep -d, prints), or "" for none. Each Set replaces the list, as a repeated flag
+// replaces an int's value.
+type pidList []int
+
+func (l *pidList) String() string {
+	if l == nil {
+		return ""
+	}
+	ps := make([]string, len(*l))
+	for i, p := range *l {
+		ps[i] = strconv.Itoa(p)
+	}
+	return strings.Join(ps, ",")
+}
+
+func (l *pidList) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		*l = nil
+		return nil
+	}
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		p, err := strconv.Atoi(f)
+		if err != nil {
+			return fmt.Errorf("%q is not a process id", f)
+		}
+		if p <= 0 {
+			return fmt.Errorf("process id %d is not positive", p)
+		}
+		if slices.Contains(out, p) {
+			return fmt.Errorf("process id %d given twice", p)
+		}
+		out = append(out, p)
+	}
+	*l = out
+	return nil
 }
 
 func writeResult(w io.Writer, r *bench.Result, asJSON bool) error {
