@@ -61,3 +61,12 @@ test-containers:
 .PHONY: bench-compare
 bench-compare: build
 	scripts/bench-compare.sh
+
+# Memory and restart time with 1M znodes (ZNODES=...), and read tail latency while snapshots
+# are taken under load: Apache ZooKeeper and paddock, standalone. See docs/benchmarks.md.
+.PHONY: bench-memory bench-snapshot
+bench-memory: build
+	scripts/bench-memory.sh
+
+bench-snapshot: build
+	scripts/bench-snapshot.sh
