@@ -168,6 +168,10 @@ type Config struct {
 	Unknown []string
 	// Warnings are messages to log (values ZooKeeper corrects, odd ensembles).
 	Warnings []string
+	// MaxHeap is the last -Xmx of SERVER_JVMFLAGS and JVMFLAGS in bytes (0 = none), and
+	// MaxHeapFrom the variable it came from.
+	MaxHeap     int64
+	MaxHeapFrom string
 }
 
 // Prop returns the raw value of property name, looking for name and for

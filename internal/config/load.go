@@ -113,7 +113,14 @@ func Load(opts LoadOptions) (*Config, error) {
 	for _, v := range []string{"SERVER_JVMFLAGS", "JVMFLAGS"} {
 		jvm = append(jvm, jvmProperties(env[v], v)...)
 	}
-	return build(src, jvm, &loader{env: env, opts: opts, zooMode: zooMode})
+	c, err := build(src, jvm, &loader{env: env, opts: opts, zooMode: zooMode})
+	if err != nil {
+		return nil, err
+	}
+	var warnings []string
+	c.MaxHeap, c.MaxHeapFrom, warnings = maxHeap(env)
+	c.Warnings = append(c.Warnings, warnings...)
+	return c, nil
 }
 
 // source is a zoo.cfg's entries and where they came from.
