@@ -61,6 +61,7 @@ func (n *Node) run() {
 			}
 		case p := <-n.propc:
 			n.propose(p)
+			n.drainInputs()
 		case r := <-n.readc:
 			n.pendingReads = append(n.pendingReads, r)
 		case r := <-n.confc:
@@ -70,16 +71,8 @@ func (n *Node) run() {
 		case r := <-n.progressc:
 			n.answerProgress(r)
 		case m := <-n.recvc:
-			if m.GetType() == pb.MsgSnap {
-				md := m.GetSnapshot().GetMetadata()
-				n.received = append(n.received, snapFile{term: md.GetTerm(), index: md.GetIndex()})
-			}
-			if !n.screen(m) {
-				break
-			}
-			if err := n.rn.Step(m); err != nil {
-				n.log.Debug("raftnode: dropped message", "type", m.GetType(), "from", m.GetFrom(), "err", err)
-			}
+			n.receive(m)
+			n.drainInputs()
 		case <-n.reportc:
 			down, snaps := n.reports.take()
 			for _, id := range down {
@@ -102,6 +95,40 @@ func (n *Node) run() {
 		case <-n.stopc:
 			return
 		case <-pollc:
+		}
+	}
+}
+
+// receive steps a message from a peer into raft.
+func (n *Node) receive(m *pb.Message) {
+	if m.GetType() == pb.MsgSnap {
+		md := m.GetSnapshot().GetMetadata()
+		n.received = append(n.received, snapFile{term: md.GetTerm(), index: md.GetIndex()})
+	}
+	if !n.screen(m) {
+		return
+	}
+	if err := n.rn.Step(m); err != nil {
+		n.log.Debug("raftnode: dropped message", "type", m.GetType(), "from", m.GetFrom(), "err", err)
+	}
+}
+
+// maxDrain bounds the messages and proposals taken in one turn of the loop after the first.
+const maxDrain = 256
+
+// drainInputs takes the peers' messages and the proposals that are already waiting, so
+// that one Ready covers them all: the acknowledgements of every follower advance the commit
+// once (one commit broadcast, not one per follower), and proposals that arrived meanwhile
+// share the next fsync. Only what is queued is taken; it never waits.
+func (n *Node) drainInputs() {
+	for range maxDrain {
+		select {
+		case m := <-n.recvc:
+			n.receive(m)
+		case p := <-n.propc:
+			n.propose(p)
+		default:
+			return
 		}
 	}
 }
