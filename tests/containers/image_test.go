@@ -160,3 +160,40 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestImageMemoryLimit: a container's memory limit becomes the Go runtime's soft limit (90%
+// of it), and JVMFLAGS' -Xmx takes precedence, as docs/containers.md (Memory) says.
+func TestImageMemoryLimit(t *testing.T) {
+	t.Parallel()
+	img := image(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"cgroup", []string{"--memory", "256m"}, "bytes=241591910"},
+		{"-Xmx", []string{"--memory", "256m", "--env", "JVMFLAGS=-Xmx100m"}, "bytes=104857600"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"run", "--detach"}, c.args...)
+			id := mustDocker(t, append(args, img)...)
+			t.Cleanup(func() { dockerCmd("rm", "--force", "--volumes", id) })
+			harness.CheckFor(t, readyTimeout, func() error {
+				logs, err := dockerCmd("logs", id)
+				if err != nil {
+					return err
+				}
+				for _, l := range strings.Split(logs, "\n") {
+					if strings.Contains(l, `msg="memory limit"`) {
+						if !strings.Contains(l, c.want) {
+							t.Fatalf("the limit logged is not %s: %s", c.want, l)
+						}
+						t.Logf("%s", l)
+						return nil
+					}
+				}
+				return fmt.Errorf("no memory limit logged yet:\n%s", tail(logs, 5))
+			})
+		})
+	}
+}
