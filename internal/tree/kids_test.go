@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -28,7 +29,19 @@ func TestKidsMatchSortedNames(t *testing.T) {
 		return out
 	}
 	for step := range 20000 {
-		name := fmt.Sprintf("n%05d", r.IntN(3000))
+		// Short names, names that differ within their first 8 bytes, and names that share
+		// them (the keys tie; the full names decide), zero bytes included.
+		var name string
+		switch x := r.IntN(3000); r.IntN(4) {
+		case 0:
+			name = fmt.Sprintf("n%05d", x)
+		case 1:
+			name = fmt.Sprintf("instance-%010d", x)
+		case 2:
+			name = fmt.Sprintf("inst\x00%d", x%50)
+		default:
+			name = "ab"[:1+x%2] + strings.Repeat("\x00", x%3)
+		}
 		i, present := slices.BinarySearch(want, name)
 		if r.IntN(3) > 0 {
 			if !present {
