@@ -229,20 +229,7 @@ func TestAssembleCompose(t *testing.T) {
 	for range 3 {
 		sessions = append(sessions, p.connect())
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, s := range sessions {
-		wg.Add(1)
-		go l.worker(s, "/scale", i, stop, &wg)
-	}
-	stopped := false
-	stopLoad := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
+	stopLoad := l.run(sessions, "/scale")
 	defer stopLoad()
 	l.waitOps(t, writeTimeout, 0, 100)
 

@@ -260,6 +260,13 @@ func checkChildren(t *testing.T, p *project, svc, root string, want, maybe []str
 	t.Helper()
 	s := p.connect(svc)
 	defer s.Close()
+	compareChildren(t, svc, s, root, want, maybe)
+}
+
+// compareChildren checks through s, after a sync, that the children of root are every path
+// of want and nothing outside want+maybe; where names the member in the errors.
+func compareChildren(t *testing.T, where string, s *session, root string, want, maybe []string) {
+	t.Helper()
 	var kids []string
 	_, err := retry(time.Minute, func() error {
 		if _, err := s.Sync(root); err != nil {
@@ -270,7 +277,7 @@ func checkChildren(t *testing.T, p *project, svc, root string, want, maybe []str
 		return err
 	})
 	if err != nil {
-		t.Fatalf("%s: children of %s: %v", svc, root, err)
+		t.Fatalf("%s: children of %s: %v", where, root, err)
 	}
 	have := make(map[string]bool, len(kids))
 	for _, k := range kids {
@@ -287,10 +294,10 @@ func checkChildren(t *testing.T, p *project, svc, root string, want, maybe []str
 		delete(have, p)
 	}
 	if len(lost) > 0 {
-		t.Errorf("%s: %d acknowledged writes lost, e.g. %v", svc, len(lost), lost[:min(len(lost), 5)])
+		t.Errorf("%s: %d acknowledged writes lost, e.g. %v", where, len(lost), lost[:min(len(lost), 5)])
 	}
 	if len(have) > 0 {
-		t.Errorf("%s: %d children nobody wrote, e.g. %v", svc, len(have), keys(have)[:min(len(have), 5)])
+		t.Errorf("%s: %d children nobody wrote, e.g. %v", where, len(have), keys(have)[:min(len(have), 5)])
 	}
 }
 
@@ -367,6 +374,24 @@ func (l *load) worker(s *session, root string, id int, stop <-chan struct{}, wg 
 }
 
 // waitOps waits until the load has completed n more operations than it had at from.
+// run starts one worker per session under root and returns the function that stops them
+// and waits for them; it may be called more than once.
+func (l *load) run(sessions []*session, root string) (stop func()) {
+	stopc := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, s := range sessions {
+		wg.Add(1)
+		go l.worker(s, root, i, stopc, &wg)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stopc)
+			wg.Wait()
+		})
+	}
+}
+
 func (l *load) waitOps(t *testing.T, timeout time.Duration, from, n int64) {
 	t.Helper()
 	harness.CheckFor(t, timeout, func() error {

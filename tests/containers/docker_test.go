@@ -213,3 +213,23 @@ func restartCount(t *testing.T, id string) string {
 	t.Helper()
 	return mustDocker(t, "inspect", "--format", "{{.RestartCount}}", id)
 }
+
+// removeLabeled removes the containers (with their anonymous volumes), networks and volumes
+// that carry label (key=value), and returns what failed.
+func removeLabeled(label string) []error {
+	var errs []error
+	for _, c := range [][2][]string{
+		{{"container", "ls", "--all", "--quiet"}, {"container", "rm", "--force", "--volumes"}},
+		{{"network", "ls", "--quiet"}, {"network", "rm"}},
+		{{"volume", "ls", "--quiet"}, {"volume", "rm", "--force"}},
+	} {
+		out, err := dockerCmd(append(c[0], "--filter", "label="+label)...)
+		if err != nil || strings.TrimSpace(out) == "" {
+			continue
+		}
+		if _, err := dockerCmd(append(c[1], strings.Fields(out)...)...); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}

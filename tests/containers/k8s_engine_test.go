@@ -94,20 +94,7 @@ func TestKubernetesAssembleOnEngine(t *testing.T) {
 	for range 3 {
 		sessions = append(sessions, connect(t, ps.clientAddr, ps.podNames(founders...)...))
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, s := range sessions {
-		wg.Add(1)
-		go l.worker(s, "/k8s", i, stop, &wg)
-	}
-	stopped := false
-	stopLoad := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
+	stopLoad := l.run(sessions, "/k8s")
 	defer stopLoad()
 	l.waitOps(t, writeTimeout, 0, 100)
 
@@ -671,36 +658,7 @@ func (ps *statefulPods) waitLeader(timeout time.Duration, ordinals ...int) strin
 // exactly want.
 func (ps *statefulPods) checkChildren(pod, root string, want []string) {
 	ps.t.Helper()
-	s := ps.session(pod)
-	var kids []string
-	_, err := retry(time.Minute, func() error {
-		if _, err := s.Sync(root); err != nil {
-			return err
-		}
-		var err error
-		kids, _, err = s.Children(root)
-		return err
-	})
-	if err != nil {
-		ps.t.Fatalf("%s: children of %s: %v", pod, root, err)
-	}
-	have := make(map[string]bool, len(kids))
-	for _, k := range kids {
-		have[root+"/"+k] = true
-	}
-	var lost []string
-	for _, p := range want {
-		if !have[p] {
-			lost = append(lost, p)
-		}
-		delete(have, p)
-	}
-	if len(lost) > 0 {
-		ps.t.Errorf("%s: %d acknowledged writes missing, e.g. %v", pod, len(lost), lost[:min(len(lost), 5)])
-	}
-	if len(have) > 0 {
-		ps.t.Errorf("%s: %d children nobody wrote, e.g. %v", pod, len(have), keys(have)[:min(len(have), 5)])
-	}
+	compareChildren(ps.t, pod, ps.session(pod), root, want, nil)
 }
 
 // remove deletes the pods' containers, the network and the volumes. On a failed test it
@@ -715,19 +673,8 @@ func (ps *statefulPods) remove() {
 			ps.t.Logf("pod %s, last log lines:\n%s", pod, out)
 		}
 	}
-	filter := "label=" + ps.label
-	for _, c := range [][2][]string{
-		{{"container", "ls", "--all", "--quiet"}, {"container", "rm", "--force", "--volumes"}},
-		{{"network", "ls", "--quiet"}, {"network", "rm"}},
-		{{"volume", "ls", "--quiet"}, {"volume", "rm", "--force"}},
-	} {
-		out, err := dockerCmd(append(c[0], "--filter", filter)...)
-		if err != nil || strings.TrimSpace(out) == "" {
-			continue
-		}
-		if _, err := dockerCmd(append(c[1], strings.Fields(out)...)...); err != nil {
-			ps.t.Errorf("cleanup: %v", err)
-		}
+	for _, err := range removeLabeled(ps.label) {
+		ps.t.Errorf("cleanup: %v", err)
 	}
 }
 

@@ -183,18 +183,7 @@ func (p *project) down() {
 		p.t.Errorf("compose down: %v", err)
 	}
 	// Whatever down missed (a container started outside compose's view, say).
-	filter := "label=com.docker.compose.project=" + p.name
-	for _, c := range [][2][]string{
-		{{"container", "ls", "--all", "--quiet"}, {"container", "rm", "--force", "--volumes"}},
-		{{"network", "ls", "--quiet"}, {"network", "rm"}},
-		{{"volume", "ls", "--quiet"}, {"volume", "rm", "--force"}},
-	} {
-		out, err := dockerCmd(append(c[0], "--filter", filter)...)
-		if err != nil || strings.TrimSpace(out) == "" {
-			continue
-		}
-		if _, err := dockerCmd(append(c[1], strings.Fields(out)...)...); err != nil {
-			p.t.Logf("cleanup: %v", err)
-		}
+	for _, err := range removeLabeled("com.docker.compose.project=" + p.name) {
+		p.t.Logf("cleanup: %v", err)
 	}
 }
