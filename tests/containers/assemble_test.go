@@ -281,18 +281,7 @@ func TestAssembleCompose(t *testing.T) {
 	})
 
 	stopLoad()
-	l.mu.Lock()
-	t.Logf("%d operations, %d retries after reconnects, %d failures", l.ops.Load(), l.retries.Load(), len(l.failures))
-	if len(l.failures) > 0 {
-		t.Errorf("%d operations failed, e.g.:\n%s", len(l.failures), strings.Join(l.failures[:min(len(l.failures), 10)], "\n"))
-	}
-	created := slices.Clone(l.created)
-	l.mu.Unlock()
-	for i, s := range sessions {
-		if n := s.expired.Load(); n > 0 {
-			t.Errorf("session %d expired %d times", i, n)
-		}
-	}
+	created := l.report(t, sessions)
 	for _, m := range p.services {
 		checkChildren(t, p, m, "/scale", created, nil)
 	}

@@ -392,6 +392,25 @@ func (l *load) run(sessions []*session, root string) (stop func()) {
 	}
 }
 
+// report, once the load has stopped, logs its totals, fails the test for every failed
+// operation and every session that expired, and returns the paths it created.
+func (l *load) report(t *testing.T, sessions []*session) (created []string) {
+	t.Helper()
+	l.mu.Lock()
+	t.Logf("%d operations, %d retries after reconnects, %d failures", l.ops.Load(), l.retries.Load(), len(l.failures))
+	if len(l.failures) > 0 {
+		t.Errorf("%d operations failed, e.g.:\n%s", len(l.failures), strings.Join(l.failures[:min(len(l.failures), 10)], "\n"))
+	}
+	created = slices.Clone(l.created)
+	l.mu.Unlock()
+	for i, s := range sessions {
+		if n := s.expired.Load(); n > 0 {
+			t.Errorf("session %d expired %d times", i, n)
+		}
+	}
+	return created
+}
+
 func (l *load) waitOps(t *testing.T, timeout time.Duration, from, n int64) {
 	t.Helper()
 	harness.CheckFor(t, timeout, func() error {

@@ -122,18 +122,7 @@ func TestKubernetesAssembleOnEngine(t *testing.T) {
 	t.Logf("%s joined and was promoted %v after it started; %d operations so far", ps.podName(next), time.Since(scaled).Round(100*time.Millisecond), l.ops.Load())
 
 	stopLoad()
-	l.mu.Lock()
-	t.Logf("%d operations, %d retries after reconnects, %d failures", l.ops.Load(), l.retries.Load(), len(l.failures))
-	if len(l.failures) > 0 {
-		t.Errorf("%d operations failed, e.g.:\n%s", len(l.failures), strings.Join(l.failures[:min(len(l.failures), 10)], "\n"))
-	}
-	created := slices.Clone(l.created)
-	l.mu.Unlock()
-	for i, s := range sessions {
-		if n := s.expired.Load(); n > 0 {
-			t.Errorf("session %d expired %d times", i, n)
-		}
-	}
+	created := l.report(t, sessions)
 	// Every pod, the new one included, has every write once it has synced.
 	for _, o := range all {
 		ps.checkChildren(ps.podName(o), "/k8s", created)
