@@ -232,16 +232,11 @@ func (t *Tree) create(zxid int64, txn *Txn, op proto.Op, path string, data []byt
 	case mode.Ephemeral():
 		k, owner = kindEphemeral, txn.SessionID
 	}
-	n := &node{
-		name:  strings.Clone(name),
-		data:  cloneData(data),
-		acl:   t.internACL(fixed),
-		czxid: zxid, mzxid: zxid, pzxid: zxid,
-		ctime: txn.Time, mtime: txn.Time,
-		owner: owner,
-		gen:   t.gen,
-		kind:  k,
-	}
+	n := newNode(name, data)
+	n.acl = t.internACL(fixed)
+	n.czxid, n.mzxid, n.pzxid = zxid, zxid, zxid
+	n.ctime, n.mtime = txn.Time, txn.Time
+	n.owner, n.gen, n.kind = owner, t.gen, k
 	pm := t.modifiable(parentPath, parent, owned)
 	t.logUndo(undoRec{op: undoCreate, path: path, cversion: pm.cversion, pzxid: pm.pzxid})
 	pm.insert(n)
@@ -276,7 +271,7 @@ func appendSeq(path string, v int32) string {
 // account adds (sign +1) or removes (-1) a node's share of the counters and side tables.
 func (t *Tree) account(path string, n *node, sign int) {
 	t.nodeCount += sign
-	t.dataSize += int64(sign) * int64(len(path)+len(n.data))
+	t.dataSize += int64(sign) * int64(len(path)+n.dataLen())
 	switch n.kind {
 	case kindEphemeral:
 		s := t.sessions[n.owner]
@@ -391,9 +386,9 @@ func (t *Tree) setData(zxid int64, txn *Txn, path string, data []byte, version i
 		return proto.Stat{}, proto.CodeBadVersion
 	}
 	m := t.modifiable(path, n, owned)
-	t.logUndo(undoRec{op: undoSetData, path: path, data: m.data, version: m.version, mzxid: m.mzxid, mtime: m.mtime})
-	t.dataSize += int64(len(data) - len(m.data))
-	m.data = cloneData(data)
+	t.logUndo(undoRec{op: undoSetData, path: path, data: m.data(), version: m.version, mzxid: m.mzxid, mtime: m.mtime})
+	t.dataSize += int64(len(data) - m.dataLen())
+	m.setData(data)
 	m.version++
 	m.mzxid = zxid
 	m.mtime = txn.Time

@@ -37,7 +37,7 @@ func (t *Tree) ConfigData() ([]byte, proto.Stat) {
 	if n == nil {
 		return nil, proto.Stat{}
 	}
-	return n.data, n.getStat()
+	return n.data(), n.getStat()
 }
 
 // reconfig is ZooKeeper's reconfig txn as DataTree.processTxn applies it: a setData of
@@ -54,7 +54,7 @@ func (t *Tree) reconfig(zxid int64, txn *Txn, ev *[]Event) (proto.Record, proto.
 	if n == nil {
 		return nil, proto.CodeNoNode
 	}
-	if body.Seed && len(n.data) > 0 {
+	if body.Seed && n.dataLen() > 0 {
 		return nil, proto.CodeNodeExists
 	}
 	data := make([]byte, 0, len(body.Members)+len("\nversion=")+16)
@@ -66,8 +66,8 @@ func (t *Tree) reconfig(zxid int64, txn *Txn, ev *[]Event) (proto.Record, proto.
 	data = strconv.AppendInt(data, zxid, 16)
 
 	m := t.modifiable(ConfigPath, n, owned)
-	t.dataSize += int64(len(data) - len(m.data))
-	m.data = data
+	t.dataSize += int64(len(data) - m.dataLen())
+	m.setData(data)
 	m.version = -1
 	m.mzxid = zxid
 	m.mtime = txn.Time

@@ -15,27 +15,36 @@
 //
 // # Memory layout
 //
-// Each znode is one 152-byte struct (node) on amd64/arm64:
+// Each znode is one 128-byte struct (node) on amd64/arm64, and one buffer:
 //
-//	name      string     16  last path component only; full paths are never stored per node
+//	nd        string     16  the name (last path component), then the data: one allocation
 //	children  kids       32  sorted by name in chunks (below); empty when there are none
-//	data      []byte     24  nil = null data; never modified in place
 //	acl       *aclEntry   8  interned ACL list
 //	czxid, mzxid, pzxid,
 //	ctime, mtime         40
 //	owner     int64       8  session id (ephemeral) or ttl ms (TTL node)
-//	gen       uint64      8  copy-on-write generation
+//	gen       uint32      4  copy-on-write generation (one per snapshot)
+//	nameLen   uint32      4  where the name ends in nd
 //	version, cversion,
 //	aversion  int32      12  cversion in ZooKeeper's persisted form (child creations)
-//	kind      uint8       1  persistent, ephemeral, container or TTL (+3 padding)
+//	kind      uint8       1  persistent, ephemeral, container or TTL
+//	null      bool        1  null data, as opposed to empty (+2 padding)
+//
+// 128 bytes is a Go size class: the struct wastes nothing. The buffer is never modified:
+// setData builds a new one (name and new data), so readers and snapshot writers may hold
+// the data without a lock. A znode of 100 bytes under a short name costs 128 + 112 bytes
+// (the buffer's size class) plus its pointer in the parent's chunk; full paths are never
+// stored per node.
 //
 // There is no per-node map and no parent pointer: lookups walk from the root one component
 // at a time (O(depth·log fanout) string compares). A child set is a list of chunks of at most
 // 256 sorted child pointers, with an index holding each chunk's pointer and its last name:
 // a lookup binary-searches the index (contiguous, so a large directory costs few cache
 // misses), then one chunk; an insert or delete moves at most one chunk's pointers, and a
-// full chunk splits in two. Sequential children are appended at the end. Node names are copied out of the request so that a node never pins a
-// request buffer; data is copied once, and an empty non-null buffer shares one empty slice.
+// full chunk splits in two. Sequential children are appended at the end. A node's name and data are copied out of the
+// request into its buffer, so that a node never pins a request buffer. The index keeps its
+// own copy of each chunk's last name, not a substring of that node's buffer, which would keep
+// replaced data alive.
 //
 // ACL lists are interned as ZooKeeper's ReferenceCountedACLCache does: each distinct list
 // (order-sensitive) is stored once in an aclEntry with a reference count, keyed by its jute

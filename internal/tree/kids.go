@@ -1,6 +1,9 @@
 package tree
 
-import "iter"
+import (
+	"iter"
+	"strings"
+)
 
 // kids are a node's children in name order, kept in chunks of at most kidsChunk, so that
 // adding or removing a child moves at most one chunk's pointers (a sorted slice would move
@@ -26,11 +29,15 @@ type kidRef struct {
 // sync refreshes chunk ci's last name after the chunk changed.
 func (k *kids) sync(ci int) {
 	ns := k.chunks[ci].c.nodes
-	k.chunks[ci].last = ns[len(ns)-1].name
+	k.chunks[ci].last = lastName(ns[len(ns)-1])
 }
 
+// lastName is a copy of c's name for the index: a substring would keep c's buffer, and with
+// it data that setData has since replaced, alive.
+func lastName(c *node) string { return strings.Clone(c.name()) }
+
 type kidChunk struct {
-	gen   uint64
+	gen   uint32
 	nodes []*node // sorted by name, 1..kidsChunk of them
 }
 
@@ -62,13 +69,13 @@ func (k *kids) search(name string) (ci, i int, found bool) {
 	a, b := 0, len(ns)
 	for a < b {
 		m := int(uint(a+b) >> 1)
-		if ns[m].name < name {
+		if ns[m].name() < name {
 			a = m + 1
 		} else {
 			b = m
 		}
 	}
-	return lo, a, a < len(ns) && ns[a].name == name
+	return lo, a, a < len(ns) && ns[a].name() == name
 }
 
 // get returns the child called name, or nil.
@@ -81,7 +88,7 @@ func (k *kids) get(name string) *node {
 
 // own returns chunk ci ready to be modified by generation gen, copying it (with room for
 // extra more nodes) when it belongs to another.
-func (k *kids) own(ci int, gen uint64, extra int) *kidChunk {
+func (k *kids) own(ci int, gen uint32, extra int) *kidChunk {
 	c := k.chunks[ci].c
 	if c.gen != gen {
 		nodes := make([]*node, len(c.nodes), len(c.nodes)+extra)
@@ -93,18 +100,18 @@ func (k *kids) own(ci int, gen uint64, extra int) *kidChunk {
 }
 
 // set replaces the child at (ci, i), found by search, by c.
-func (k *kids) set(ci, i int, c *node, gen uint64) {
+func (k *kids) set(ci, i int, c *node, gen uint32) {
 	k.own(ci, gen, 0).nodes[i] = c
 }
 
 // insert adds c, whose name is not among the children, for generation gen.
-func (k *kids) insert(c *node, gen uint64) {
+func (k *kids) insert(c *node, gen uint32) {
 	k.n++
 	if len(k.chunks) == 0 {
-		k.chunks = []kidRef{{last: c.name, c: &kidChunk{gen: gen, nodes: append(make([]*node, 0, 4), c)}}}
+		k.chunks = []kidRef{{last: lastName(c), c: &kidChunk{gen: gen, nodes: append(make([]*node, 0, 4), c)}}}
 		return
 	}
-	ci, i, _ := k.search(c.name)
+	ci, i, _ := k.search(c.name())
 	ch := k.own(ci, gen, 1)
 	if len(ch.nodes) < kidsChunk {
 		ch.nodes = append(ch.nodes, nil)
@@ -134,7 +141,7 @@ func (k *kids) insert(c *node, gen uint64) {
 
 // remove takes the child called name out, for generation gen, and returns it (nil if there
 // is none).
-func (k *kids) remove(name string, gen uint64) *node {
+func (k *kids) remove(name string, gen uint32) *node {
 	ci, i, ok := k.search(name)
 	if !ok {
 		return nil
@@ -160,14 +167,14 @@ func (k *kids) remove(name string, gen uint64) *node {
 
 // appendLast adds c, whose name sorts after every child's, for generation gen (restoring a
 // snapshot, which lists children in order).
-func (k *kids) appendLast(c *node, gen uint64) {
+func (k *kids) appendLast(c *node, gen uint32) {
 	k.n++
 	if l := len(k.chunks); l > 0 && len(k.chunks[l-1].c.nodes) < kidsChunk && k.chunks[l-1].c.gen == gen {
 		k.chunks[l-1].c.nodes = append(k.chunks[l-1].c.nodes, c)
-		k.chunks[l-1].last = c.name
+		k.chunks[l-1].last = lastName(c)
 		return
 	}
-	k.chunks = append(k.chunks, kidRef{last: c.name, c: &kidChunk{gen: gen, nodes: append(make([]*node, 0, min(kidsChunk, 8)), c)}})
+	k.chunks = append(k.chunks, kidRef{last: lastName(c), c: &kidChunk{gen: gen, nodes: append(make([]*node, 0, min(kidsChunk, 8)), c)}})
 }
 
 // last returns the last child, or nil.

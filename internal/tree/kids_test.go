@@ -15,7 +15,7 @@ func TestKidsMatchSortedNames(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var k kids
 	var want []string
-	gen := uint64(1)
+	gen := uint32(1)
 	type frozen struct {
 		k     kids
 		names []string
@@ -24,7 +24,7 @@ func TestKidsMatchSortedNames(t *testing.T) {
 	names := func(k *kids) []string {
 		var out []string
 		for c := range k.all() {
-			out = append(out, c.name)
+			out = append(out, c.name())
 		}
 		return out
 	}
@@ -45,7 +45,7 @@ func TestKidsMatchSortedNames(t *testing.T) {
 		i, present := slices.BinarySearch(want, name)
 		if r.IntN(3) > 0 {
 			if !present {
-				k.insert(&node{name: name}, gen)
+				k.insert(newNode(name, nil), gen)
 				want = slices.Insert(want, i, name)
 			}
 		} else if got := k.remove(name, gen); (got != nil) != present {
@@ -71,13 +71,13 @@ func TestKidsMatchSortedNames(t *testing.T) {
 		if len(ch.c.nodes) == 0 || len(ch.c.nodes) > kidsChunk {
 			t.Fatalf("a chunk of %d", len(ch.c.nodes))
 		}
-		if last := ch.c.nodes[len(ch.c.nodes)-1].name; ch.last != last {
+		if last := ch.c.nodes[len(ch.c.nodes)-1].name(); ch.last != last {
 			t.Fatalf("the index says a chunk ends with %q; it ends with %q", ch.last, last)
 		}
 	}
 	var back []string
 	for c := range k.backward() {
-		back = append(back, c.name)
+		back = append(back, c.name())
 	}
 	slices.Reverse(back)
 	if !slices.Equal(back, want) {

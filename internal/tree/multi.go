@@ -128,8 +128,9 @@ func (t *Tree) rollback() {
 			t.account(u.path, n, +1)
 		case undoSetData:
 			m := t.mut(u.path)
-			t.dataSize += int64(len(u.data) - len(m.data))
-			m.data, m.version, m.mzxid, m.mtime = u.data, u.version, u.mzxid, u.mtime
+			t.dataSize += int64(len(u.data) - m.dataLen())
+			m.setData(u.data)
+			m.version, m.mzxid, m.mtime = u.version, u.mzxid, u.mtime
 		}
 	}
 }

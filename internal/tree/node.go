@@ -1,8 +1,8 @@
 package tree
 
 import (
-	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/paddock/paddock/internal/proto"
 )
@@ -23,36 +23,69 @@ const (
 // whose gen differs from the tree's may be shared with a snapshot and is never modified; the
 // tree clones it (and its ancestors) first.
 type node struct {
-	name     string // last path component; "" for the root
-	children kids   // sorted by name
-	data     []byte // nil = null; never modified in place (setData replaces the slice)
+	// nd is the node's name followed by its data, in one allocation: a short name costs
+	// no allocation of its own (a 100-byte value under an 8-byte name fills the 112-byte
+	// size class either way). It is never modified: setData makes a new one. The first
+	// nameLen bytes are the name; null says the data is null rather than empty.
+	nd       string
+	children kids // sorted by name
 	acl      *aclEntry
 	czxid    int64
 	mzxid    int64
 	pzxid    int64
 	ctime    int64
 	mtime    int64
-	owner    int64 // session id (ephemeral) or ttl (TTL node); 0 otherwise
-	gen      uint64
+	owner    int64  // session id (ephemeral) or ttl (TTL node); 0 otherwise
+	gen      uint32 // copy-on-write generation: a snapshot each; wraps after 2^32 of them
+	nameLen  uint32
 	version  int32
 	cversion int32 // persisted form: the number of child creations
 	aversion int32
 	kind     kind
+	null     bool
 }
 
-// emptyData is the data of a node created with an empty, non-null buffer; sharing it saves
-// an allocation. It is never written.
+// emptyData is the data of a node created with an empty, non-null buffer. It is never
+// written.
 var emptyData = []byte{}
 
-func cloneData(b []byte) []byte {
+// newNode returns a node called name holding a copy of data (nil = null).
+func newNode(name string, data []byte) *node {
+	n := &node{}
+	n.setNameData(name, data)
+	return n
+}
+
+// setNameData points the node at a new buffer holding name then data.
+func (n *node) setNameData(name string, data []byte) {
+	var b strings.Builder
+	b.Grow(len(name) + len(data))
+	b.WriteString(name)
+	b.Write(data)
+	n.nd = b.String()
+	n.nameLen = uint32(len(name))
+	n.null = data == nil
+}
+
+func (n *node) name() string { return n.nd[:n.nameLen] }
+
+// data returns the node's data: nil if null, emptyData if empty. The slice shares the node's
+// immutable buffer: read it, never write it.
+func (n *node) data() []byte {
+	d := n.nd[n.nameLen:]
 	switch {
-	case b == nil:
+	case n.null:
 		return nil
-	case len(b) == 0:
+	case d == "":
 		return emptyData
 	}
-	return slices.Clone(b)
+	return unsafe.Slice(unsafe.StringData(d), len(d))
 }
+
+func (n *node) dataLen() int { return len(n.nd) - int(n.nameLen) }
+
+// setData replaces the data with a copy of data (nil = null).
+func (n *node) setData(data []byte) { n.setNameData(n.name(), data) }
 
 // stat fills s with the client's view of n (DataNode.copyStat).
 func (n *node) stat(s *proto.Stat) {
@@ -65,7 +98,7 @@ func (n *node) stat(s *proto.Stat) {
 		Version:     n.version,
 		Cversion:    n.cversion*2 - nc,
 		Aversion:    n.aversion,
-		DataLength:  int32(len(n.data)),
+		DataLength:  int32(n.dataLen()),
 		NumChildren: nc,
 		Pzxid:       n.pzxid,
 	}
@@ -85,7 +118,7 @@ func (n *node) child(name string) *node { return n.children.get(name) }
 // clone returns a private copy of n for generation gen. The children's index is copied so the
 // original's stays untouched (and their chunks are copied when they change); everything else
 // it points to is immutable or shared by design.
-func (n *node) clone(gen uint64) *node {
+func (n *node) clone(gen uint32) *node {
 	c := *n
 	c.gen = gen
 	c.children = n.children.clone()

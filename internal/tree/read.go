@@ -85,7 +85,7 @@ func (t *Tree) readPath(op proto.Op, path string, sessionID int64, auth []proto.
 	case proto.OpExists:
 		return proto.CodeOK, &proto.StatResponse{Stat: n.getStat()}
 	case proto.OpGetData:
-		return proto.CodeOK, &proto.GetDataResponse{Data: n.data, Stat: n.getStat()}
+		return proto.CodeOK, &proto.GetDataResponse{Data: n.data(), Stat: n.getStat()}
 	case proto.OpGetChildren:
 		return proto.CodeOK, &proto.ChildrenResponse{Children: n.childNames()}
 	case proto.OpGetChildren2:
@@ -100,7 +100,7 @@ func (t *Tree) readPath(op proto.Op, path string, sessionID int64, auth []proto.
 func (n *node) childNames() []string {
 	out := make([]string, 0, n.children.len())
 	for c := range n.children.all() {
-		out = append(out, c.name)
+		out = append(out, c.name())
 	}
 	return out
 }

@@ -539,9 +539,9 @@ func dumpTree(t *Tree) string {
 			p = "/"
 		}
 		k := [...]string{"", " ephemeral", " container", " ttl"}[n.kind]
-		fmt.Fprintf(&b, "%s%s data=%s acl=%s\n  %s\n", p, k, formatData(n.data), formatACLs(n.acl.list), formatStat(n.getStat()))
+		fmt.Fprintf(&b, "%s%s data=%s acl=%s\n  %s\n", p, k, formatData(n.data()), formatACLs(n.acl.list), formatStat(n.getStat()))
 		for c := range n.children.all() {
-			walk(c, path+"/"+c.name)
+			walk(c, path+"/"+c.name())
 		}
 	}
 	walk(t.root, "")
@@ -563,7 +563,7 @@ func checkInvariants(t *Tree) error {
 			p = "/"
 		}
 		nodes++
-		data += int64(len(p) + len(n.data))
+		data += int64(len(p) + n.dataLen())
 		refs[n.acl]++
 		var prev *node
 		count := 0
@@ -571,7 +571,7 @@ func checkInvariants(t *Tree) error {
 			ch := ref.c
 			if len(ch.nodes) == 0 || len(ch.nodes) > kidsChunk {
 				err = fmt.Errorf("%s: chunk %d holds %d children", p, ci, len(ch.nodes))
-			} else if last := ch.nodes[len(ch.nodes)-1].name; ref.last != last {
+			} else if last := ch.nodes[len(ch.nodes)-1].name(); ref.last != last {
 				err = fmt.Errorf("%s: chunk %d ends with %q, its index says %q", p, ci, last, ref.last)
 			}
 			if ch.gen > t.gen {
@@ -579,11 +579,11 @@ func checkInvariants(t *Tree) error {
 			}
 		}
 		for c := range n.children.all() {
-			if prev != nil && prev.name >= c.name {
+			if prev != nil && prev.name() >= c.name() {
 				err = fmt.Errorf("%s: children not sorted", p)
 			}
 			if c.gen > t.gen {
-				err = fmt.Errorf("%s/%s: generation from the future", path, c.name)
+				err = fmt.Errorf("%s/%s: generation from the future", path, c.name())
 			}
 			prev = c
 			count++
@@ -607,7 +607,7 @@ func checkInvariants(t *Tree) error {
 			ttls[p] = true
 		}
 		for c := range n.children.all() {
-			walk(c, path+"/"+c.name)
+			walk(c, path+"/"+c.name())
 		}
 	}
 	walk(t.root, "")

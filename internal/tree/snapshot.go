@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"slices"
+	"unsafe"
 
 	"github.com/paddock/paddock/internal/proto"
 )
@@ -131,7 +132,7 @@ func writeSnapshot(w io.Writer, root *node, lastZxid int64, count uint64, sessio
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		s.str(n.name)
+		s.str(n.name())
 		s.u8(uint8(n.kind))
 		s.u64(uint64(n.owner))
 		if idx, ok := aclIndex[n.acl]; ok {
@@ -155,7 +156,7 @@ func writeSnapshot(w io.Writer, root *node, lastZxid int64, count uint64, sessio
 		s.u32(uint32(n.version))
 		s.u32(uint32(n.cversion))
 		s.u32(uint32(n.aversion))
-		s.buf(n.data)
+		s.buf(n.data())
 		s.u32(uint32(n.children.len()))
 		for c := range n.children.backward() {
 			stack = append(stack, c)
@@ -239,6 +240,44 @@ func (s *snapReader) bytes(n int) []byte {
 }
 
 const maxSnapString = 1 << 30
+
+// appendBytes reads a string's bytes into buf, as str does without allocating a string.
+func (s *snapReader) appendBytes(buf []byte, what string) []byte {
+	n := s.u32()
+	if n > maxSnapString {
+		s.fail("%s length %d out of range", what, n)
+		return buf
+	}
+	if int(n) <= cap(buf) {
+		buf = buf[:n]
+		if !s.read(buf) {
+			return buf[:0]
+		}
+		return buf
+	}
+	return append(buf, s.bytes(int(n))...)
+}
+
+// nameData reads a data record (as buf) into n together with name: one allocation for both
+// unless the data is large (it is then read in chunks, see bytes, and copied once more).
+func (s *snapReader) nameData(n *node, name []byte) {
+	const direct = 64 << 10
+	l := s.u32()
+	switch {
+	case l == ^uint32(0):
+		n.setNameData(string(name), nil)
+	case l > maxSnapString:
+		s.fail("data length %d out of range", l)
+	case l > direct:
+		n.setNameData(string(name), s.bytes(int(l)))
+	default:
+		b := make([]byte, len(name)+int(l))
+		copy(b, name)
+		if s.read(b[len(name):]) {
+			n.nd, n.nameLen = unsafe.String(unsafe.SliceData(b), len(b)), uint32(len(name))
+		}
+	}
+}
 
 func (s *snapReader) str(what string) string {
 	n := s.u32()
@@ -341,23 +380,24 @@ type restoreFrame struct {
 // readNodes reads the preorder node records and builds the tree, accounting each node.
 func (t *Tree) readNodes(s *snapReader, count uint64) error {
 	var table []*aclEntry
+	var name []byte // the record's name, read before the data it shares an allocation with
 	// readNode reads one record whose parent's path is parent ("" for the root's
 	// children); root is true for the first record. It returns the node, its path and
 	// its number of children, or nil with s.err set.
 	readNode := func(parent string, root bool) (*node, string, uint32) {
 		n := &node{}
-		n.name = s.str("name")
-		path := parent + "/" + n.name
+		name = s.appendBytes(name[:0], "name")
+		path := parent + "/" + string(name)
 		switch {
 		case s.err != nil:
 			return nil, "", 0
 		case root:
 			path = "/"
-			if n.name != "" {
-				s.fail("root record has name %q", n.name)
+			if len(name) != 0 {
+				s.fail("root record has name %q", name)
 			}
-		case n.name == "" || proto.ValidatePath(path, false) != nil:
-			s.fail("invalid node name %q under %q", n.name, eventPath(parent))
+		case len(name) == 0 || proto.ValidatePath(path, false) != nil:
+			s.fail("invalid node name %q under %q", name, eventPath(parent))
 		}
 		n.kind = kind(s.u8())
 		n.owner = int64(s.u64())
@@ -398,7 +438,7 @@ func (t *Tree) readNodes(s *snapReader, count uint64) error {
 		n.version = int32(s.u32())
 		n.cversion = int32(s.u32())
 		n.aversion = int32(s.u32())
-		n.data = s.buf("data")
+		s.nameData(n, name)
 		nc := s.u32()
 		if s.err != nil {
 			return nil, "", 0
@@ -452,7 +492,7 @@ func (t *Tree) readNodes(s *snapReader, count uint64) error {
 		if s.err != nil {
 			return s.err
 		}
-		if l := top.n.children.last(); l != nil && l.name >= n.name {
+		if l := top.n.children.last(); l != nil && l.name() >= n.name() {
 			return fmt.Errorf("%w: children of %q not in order", ErrBadSnapshot, eventPath(top.path))
 		}
 		top.n.children.appendLast(n, top.n.gen)

@@ -16,7 +16,7 @@ type Tree struct {
 	opts Options
 	root *node
 	// gen is the current copy-on-write generation; Snapshot advances it.
-	gen      uint64
+	gen      uint32
 	lastZxid int64
 
 	nodeCount  int   // real nodes, the root once
@@ -84,7 +84,9 @@ func New(opts Options) *Tree {
 	t := newEmpty(opts)
 	open := t.internACL(acl.OpenUnsafe)
 	mk := func(name string, a *aclEntry) *node {
-		return &node{name: name, data: emptyData, acl: a}
+		n := newNode(name, emptyData)
+		n.acl = a
+		return n
 	}
 	t.root = mk("", open)
 	zk := mk("zookeeper", t.internACL(acl.OpenUnsafe))
