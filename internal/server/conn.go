@@ -42,7 +42,8 @@ type conn struct {
 	authMu sync.RWMutex
 	auth   []proto.ID // guarded by authMu: ip id first, then what auth packets added
 
-	// The pipeline: writes proposed and not yet answered, in request order.
+	// The pipeline: writes proposed and not yet answered, and the reads behind them, in
+	// request order.
 	pmu  sync.Mutex
 	cond *sync.Cond // signalled when fifo drains
 	fifo []*request // guarded by pmu
@@ -63,7 +64,8 @@ type conn struct {
 	stats connStats
 }
 
-// request is a write waiting for its txn to apply.
+// request is a write waiting for its txn to apply, or a read waiting for the writes before
+// it (query).
 type request struct {
 	c     *conn
 	xid   int32
@@ -71,6 +73,9 @@ type request struct {
 	start time.Time
 	done  bool   // guarded by c.pmu
 	frame []byte // guarded by c.pmu: the encoded reply
+	// query marks a read, served (with body) once every request before it is answered.
+	query bool
+	body  proto.Record
 	// resc receives the result instead of a reply frame (connect handshake).
 	resc chan tree.Result
 }
@@ -132,14 +137,14 @@ func (c *conn) enqueue(frame []byte) bool {
 }
 
 // reply encodes a reply straight into the writer's queue (no frame of its own to allocate
-// and copy) and wakes the writer.
-func (c *conn) reply(h proto.ReplyHeader, body proto.Record) {
+// and copy) and, if wake, wakes the writer.
+func (c *conn) reply(h proto.ReplyHeader, body proto.Record, wake bool) {
 	c.out.mu.Lock()
 	before := len(c.out.buf)
 	c.out.buf = proto.AppendReply(c.out.buf, h, body)
 	n := len(c.out.buf)
 	c.out.mu.Unlock()
-	if c.queued(n, n-before) {
+	if c.queued(n, n-before) && wake {
 		c.wakeWriter()
 	}
 }
@@ -682,10 +687,17 @@ func (c *conn) complete(r *request, res *tree.Result) {
 	c.pmu.Lock()
 	r.done, r.frame = true, frame
 	var flushed bool
-	for len(c.fifo) > 0 && c.fifo[0].done {
+	for len(c.fifo) > 0 && (c.fifo[0].done || c.fifo[0].query) {
 		head := c.fifo[0]
 		c.fifo[0] = nil
 		c.fifo = c.fifo[1:]
+		flushed = true
+		if head.query {
+			// Every write before it has applied, and no later one of this connection has:
+			// they apply in order, after this entry, on this goroutine.
+			c.serve(head.xid, head.op, head.body, head.start, false)
+			continue
+		}
 		if head.op == proto.OpCloseSession {
 			c.enqueueAndClose(head.frame)
 		} else {
@@ -693,7 +705,6 @@ func (c *conn) complete(r *request, res *tree.Result) {
 		}
 		putFrameBuf(head.frame) // enqueue copied it
 		head.frame = nil
-		flushed = true
 	}
 	if flushed && len(c.fifo) == 0 {
 		c.cond.Broadcast()
@@ -705,13 +716,44 @@ func (c *conn) complete(r *request, res *tree.Result) {
 	}
 }
 
-// read runs a read request against the local tree and answers it in order.
+// read answers a read request in order: now if no write of this connection is waiting,
+// else once the writes before it have applied (complete serves it then). The reader goes on
+// meanwhile, so a session's writes behind the read join the same fsync.
 func (c *conn) read(h proto.RequestHeader, req proto.Record) {
-	if !c.waitIdle() {
+	c.pmu.Lock()
+	switch {
+	case len(c.fifo) == 0:
+		c.pmu.Unlock()
+		c.serve(h.Xid, h.Type, req, time.Now(), true)
+		return
+	case c.reconfigWaiting():
+		// A reconfig is proposed when the change is made, maybe after writes behind it have
+		// applied: a read queued behind it could see them. Wait instead.
+		c.pmu.Unlock()
+		if c.waitIdle() {
+			c.serve(h.Xid, h.Type, req, time.Now(), true)
+		}
 		return
 	}
+	c.fifo = append(c.fifo, &request{c: c, xid: h.Xid, op: h.Type, start: time.Now(), query: true, body: req})
+	c.pmu.Unlock()
+}
+
+// reconfigWaiting reports whether a reconfig is in the pipeline; c.pmu is held.
+func (c *conn) reconfigWaiting() bool {
+	for _, r := range c.fifo {
+		if r.op == proto.OpReconfig {
+			return true
+		}
+	}
+	return false
+}
+
+// serve runs a read against the local tree and queues its reply, waking the writer if wake
+// (complete leaves that to the end of the applied batch).
+func (c *conn) serve(xid int32, op proto.Op, req proto.Record, start time.Time, wake bool) {
+	h := proto.RequestHeader{Xid: xid, Type: op}
 	s := c.s
-	start := time.Now()
 	sid := c.sessionID.Load()
 	var code proto.Code
 	var resp proto.Record
@@ -775,9 +817,10 @@ func (c *conn) read(h proto.RequestHeader, req proto.Record) {
 	if code != proto.CodeOK {
 		resp = nil
 	}
-	c.reply(proto.ReplyHeader{Xid: h.Xid, Zxid: zxid, Err: code}, resp)
-	s.stats.latency.observe(time.Since(start))
-	c.stats.observe(time.Since(start), zxid)
+	c.reply(proto.ReplyHeader{Xid: h.Xid, Zxid: zxid, Err: code}, resp, wake)
+	took := time.Since(start)
+	s.stats.latency.observe(took)
+	c.stats.observe(took, zxid)
 }
 
 // authenticate handles an auth packet (xid -4). A failed digest auth is answered with
