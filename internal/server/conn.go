@@ -51,7 +51,12 @@ type conn struct {
 	out struct {
 		mu         sync.Mutex
 		buf        []byte // guarded by mu: frames waiting for the writer
+		spare      []byte // guarded by mu: the other buffer, written last time
+		writing    bool   // guarded by mu: a goroutine is writing to the socket
 		closeAfter bool   // guarded by mu: close once buf is written
+		// deadlineSet is when the write deadline last moved; only the goroutine that set
+		// writing touches it.
+		deadlineSet time.Time
 	}
 	wake chan struct{} // cap 1: the writer has something to do
 
@@ -187,8 +192,6 @@ func (c *conn) enqueueAndClose(frame []byte) bool {
 }
 
 func (c *conn) writeLoop() {
-	var spare []byte
-	var deadlineSet time.Time
 	for {
 		select {
 		case <-c.wake:
@@ -196,28 +199,68 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.out.mu.Lock()
+		if c.out.writing {
+			// The reader is writing (flush); it wakes us if more is queued when it is done.
+			c.out.mu.Unlock()
+			continue
+		}
 		buf := c.out.buf
-		c.out.buf = spare[:0]
+		c.out.buf = c.out.spare[:0]
+		c.out.writing = true
 		closeAfter := c.out.closeAfter
 		c.out.mu.Unlock()
-		if len(buf) > 0 {
-			// A write blocked for the session timeout means a client that does not read. The
-			// deadline moves at most every eighth of it (each move is a timer update).
-			if now, limit := time.Now(), c.writeTimeout(); now.Sub(deadlineSet) > limit/8 {
-				c.nc.SetWriteDeadline(now.Add(limit))
-				deadlineSet = now
-			}
-			if _, err := c.nc.Write(buf); err != nil {
-				c.close("write: " + err.Error())
-				return
-			}
+		if !c.writeOut(buf) {
+			return
 		}
-		spare = buf
 		if closeAfter {
 			c.close("")
 			return
 		}
 	}
+}
+
+// writeOut writes buf to the socket for the goroutine that set out.writing, then clears it.
+// It returns false if the connection failed.
+func (c *conn) writeOut(buf []byte) bool {
+	var err error
+	if len(buf) > 0 {
+		// A write blocked for the session timeout means a client that does not read. The
+		// deadline moves at most every eighth of it (each move is a timer update).
+		if now, limit := time.Now(), c.writeTimeout(); now.Sub(c.out.deadlineSet) > limit/8 {
+			c.nc.SetWriteDeadline(now.Add(limit))
+			c.out.deadlineSet = now
+		}
+		_, err = c.nc.Write(buf)
+	}
+	c.out.mu.Lock()
+	c.out.spare = buf
+	c.out.writing = false
+	more := len(c.out.buf) > 0 || c.out.closeAfter
+	c.out.mu.Unlock()
+	if err != nil {
+		c.close("write: " + err.Error())
+		return false
+	}
+	if more {
+		c.wakeWriter()
+	}
+	return true
+}
+
+// flush writes what is queued on the reader goroutine, which is about to wait for the
+// client: the replies to the requests it just read go out in one write, without waking the
+// writer goroutine. It leaves the queue to the writer if that is busy or closing.
+func (c *conn) flush() {
+	c.out.mu.Lock()
+	if c.out.writing || c.out.closeAfter || len(c.out.buf) == 0 {
+		c.out.mu.Unlock()
+		return
+	}
+	buf := c.out.buf
+	c.out.buf = c.out.spare[:0]
+	c.out.writing = true
+	c.out.mu.Unlock()
+	c.writeOut(buf)
 }
 
 func (c *conn) writeTimeout() time.Duration {
@@ -329,7 +372,20 @@ func (c *conn) readLoop() {
 		if !c.handle(frame) {
 			return
 		}
+		if !frameBuffered(r) {
+			c.flush()
+		}
 	}
+}
+
+// frameBuffered reports whether r holds a whole frame, which the reader can take without
+// waiting for the client.
+func frameBuffered(r *bufio.Reader) bool {
+	if r.Buffered() < 4 {
+		return false // Peek would wait for more
+	}
+	hdr, _ := r.Peek(4)
+	return r.Buffered() >= 4+int(binary.BigEndian.Uint32(hdr))
 }
 
 // handshake answers the ConnectRequest. It returns false when the connection must close.
@@ -724,7 +780,8 @@ func (c *conn) read(h proto.RequestHeader, req proto.Record) {
 	switch {
 	case len(c.fifo) == 0:
 		c.pmu.Unlock()
-		c.serve(h.Xid, h.Type, req, time.Now(), true)
+		// The reader flushes the reply before it waits for the client again.
+		c.serve(h.Xid, h.Type, req, time.Now(), false)
 		return
 	case c.reconfigWaiting():
 		// A reconfig is proposed when the change is made, maybe after writes behind it have
@@ -953,6 +1010,7 @@ func (c *conn) sync(h proto.RequestHeader, body []byte) bool {
 	if !c.waitIdle() {
 		return false
 	}
+	c.flush() // replies to the reads before it need not wait for the barrier
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.timeout.Load())*time.Millisecond)
 	err := c.s.node.ReadIndex(ctx)
 	cancel()
