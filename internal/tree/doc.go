@@ -33,16 +33,21 @@
 // 128 bytes is a Go size class: the struct wastes nothing. The buffer is never modified:
 // setData builds a new one (name and new data), so readers and snapshot writers may hold
 // the data without a lock. A znode of 100 bytes under a short name costs 128 + 112 bytes
-// (the buffer's size class) plus its pointer in the parent's chunk; full paths are never
-// stored per node.
+// (the buffer's size class) plus its pointer and key in the parent's chunk (12 bytes); full
+// paths are never stored per node.
 //
 // There is no per-node map and no parent pointer: lookups walk from the root one component
 // at a time (O(depth·log fanout) string compares). A child set is a list of chunks of at most
 // 256 sorted child pointers, with an index holding each chunk's pointer and its last name:
 // a lookup binary-searches the index (contiguous, so a large directory costs few cache
 // misses), then one chunk; an insert or delete moves at most one chunk's pointers, and a
-// full chunk splits in two. Sequential children are appended at the end. A node's name and data are copied out of the
-// request into its buffer, so that a node never pins a request buffer. The index keeps its
+// full chunk splits in two. Sequential children are appended at the end. A chunk also keeps
+// a 4-byte key per child: the 4 bytes of its name after the prefix that all the chunk's
+// names share ("lock-000000" for a run of sequential locks). The search within a chunk
+// binary-searches these keys, a contiguous array, and compares full names only for equal
+// keys. Following a pointer to each probed node and another to its name costs two cache
+// misses per step, and pprof showed the child search at 11 to 16% of the server's CPU under
+// set and get. A node's name and data are copied out of the request into its buffer, so that a node never pins a request buffer. The index keeps its
 // own copy of each chunk's last name, not a substring of that node's buffer, which would keep
 // replaced data alive.
 //

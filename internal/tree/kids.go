@@ -2,6 +2,7 @@ package tree
 
 import (
 	"iter"
+	"slices"
 	"strings"
 )
 
@@ -36,9 +37,74 @@ func (k *kids) sync(ci int) {
 // it data that setData has since replaced, alive.
 func lastName(c *node) string { return strings.Clone(c.name()) }
 
+// kidChunk holds up to kidsChunk children. Beside the pointers it keeps a 4-byte key per
+// child, so that a search reads one small contiguous array instead of following a pointer
+// to a node and another to its name at every step (cache misses, each): every name in the
+// chunk starts with the same skip bytes, and a child's key is the next 4 bytes of its name,
+// big-endian and zero-padded. Keys never decrease along the chunk, and only children with
+// equal keys need their names compared.
 type kidChunk struct {
 	gen   uint32
-	nodes []*node // sorted by name, 1..kidsChunk of them
+	skip  uint32   // the length of a prefix every name in the chunk shares
+	keys  []uint32 // keys[i] = keyAt(nodes[i].name(), skip)
+	nodes []*node  // sorted by name, 1..kidsChunk of them
+}
+
+// keyAt is name's 4 bytes from skip on, big-endian, zero-padded past its end.
+func keyAt(name string, skip uint32) uint32 {
+	var k uint32
+	for j := int(skip); j < int(skip)+4; j++ {
+		k <<= 8
+		if j < len(name) {
+			k |= uint32(name[j])
+		}
+	}
+	return k
+}
+
+func commonPrefix(a, b string) uint32 {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return uint32(i)
+		}
+	}
+	return uint32(n)
+}
+
+// rekey sets skip to the prefix all the chunk's names share (the first's and the last's,
+// as they are sorted) and computes every key again.
+func (c *kidChunk) rekey() {
+	c.skip = commonPrefix(c.nodes[0].name(), c.nodes[len(c.nodes)-1].name())
+	c.keys = c.keys[:0]
+	for _, n := range c.nodes {
+		c.keys = append(c.keys, keyAt(n.name(), c.skip))
+	}
+}
+
+// insertAt puts n at position i, which keeps the chunk sorted.
+func (c *kidChunk) insertAt(i int, n *node) {
+	c.nodes = slices.Insert(c.nodes, i, n)
+	if len(c.nodes) == 1 {
+		c.skip = uint32(len(n.name()))
+		c.keys = append(c.keys[:0], 0)
+		return
+	}
+	other := c.nodes[0]
+	if i == 0 {
+		other = c.nodes[1]
+	}
+	if commonPrefix(n.name(), other.name()) < c.skip {
+		c.rekey()
+		return
+	}
+	c.keys = slices.Insert(c.keys, i, keyAt(n.name(), c.skip))
+}
+
+// removeAt takes out the child at i; the others keep their prefix and keys.
+func (c *kidChunk) removeAt(i int) {
+	c.nodes = slices.Delete(c.nodes, i, i+1)
+	c.keys = slices.Delete(c.keys, i, i+1)
 }
 
 const kidsChunk = 256
@@ -65,17 +131,37 @@ func (k *kids) search(name string) (ci, i int, found bool) {
 			hi = m
 		}
 	}
-	ns := cs[lo].c.nodes
-	a, b := 0, len(ns)
+	ch := cs[lo].c
+	ns := ch.nodes
+	if ch.skip > 0 {
+		// The index's copy of the last name holds the prefix without a trip to a node.
+		if p := cs[lo].last[:ch.skip]; !strings.HasPrefix(name, p) {
+			if name < p {
+				return lo, 0, false
+			}
+			return lo, len(ns), false
+		}
+	}
+	key := keyAt(name, ch.skip)
+	keys := ch.keys
+	a, b := 0, len(keys)
 	for a < b {
 		m := int(uint(a+b) >> 1)
-		if ns[m].name() < name {
+		if keys[m] < key {
 			a = m + 1
 		} else {
 			b = m
 		}
 	}
-	return lo, a, a < len(ns) && ns[a].name() == name
+	for ; a < len(keys) && keys[a] == key; a++ {
+		switch n := ns[a].name(); {
+		case n == name:
+			return lo, a, true
+		case n > name:
+			return lo, a, false
+		}
+	}
+	return lo, a, false
 }
 
 // get returns the child called name, or nil.
@@ -93,7 +179,9 @@ func (k *kids) own(ci int, gen uint32, extra int) *kidChunk {
 	if c.gen != gen {
 		nodes := make([]*node, len(c.nodes), len(c.nodes)+extra)
 		copy(nodes, c.nodes)
-		c = &kidChunk{gen: gen, nodes: nodes}
+		keys := make([]uint32, len(c.keys), len(c.keys)+extra)
+		copy(keys, c.keys)
+		c = &kidChunk{gen: gen, skip: c.skip, keys: keys, nodes: nodes}
 		k.chunks[ci].c = c
 	}
 	return c
@@ -108,33 +196,33 @@ func (k *kids) set(ci, i int, c *node, gen uint32) {
 func (k *kids) insert(c *node, gen uint32) {
 	k.n++
 	if len(k.chunks) == 0 {
-		k.chunks = []kidRef{{last: lastName(c), c: &kidChunk{gen: gen, nodes: append(make([]*node, 0, 4), c)}}}
+		ch := &kidChunk{gen: gen, keys: make([]uint32, 0, 4), nodes: make([]*node, 0, 4)}
+		ch.insertAt(0, c)
+		k.chunks = []kidRef{{last: lastName(c), c: ch}}
 		return
 	}
 	ci, i, _ := k.search(c.name())
 	ch := k.own(ci, gen, 1)
 	if len(ch.nodes) < kidsChunk {
-		ch.nodes = append(ch.nodes, nil)
-		copy(ch.nodes[i+1:], ch.nodes[i:])
-		ch.nodes[i] = c
+		ch.insertAt(i, c)
 		k.sync(ci)
 		return
 	}
 	// Full: split it in two halves, then insert into the one that takes the name.
 	half := kidsChunk / 2
-	right := &kidChunk{gen: gen, nodes: make([]*node, kidsChunk-half, kidsChunk)}
+	right := &kidChunk{gen: gen, nodes: make([]*node, kidsChunk-half, kidsChunk), keys: make([]uint32, 0, kidsChunk)}
 	copy(right.nodes, ch.nodes[half:])
 	clear(ch.nodes[half:])
 	ch.nodes = ch.nodes[:half]
+	ch.rekey()
+	right.rekey()
 	k.chunks = append(k.chunks, kidRef{})
 	copy(k.chunks[ci+2:], k.chunks[ci+1:])
 	k.chunks[ci+1] = kidRef{c: right}
 	if i > half {
 		ch, i = right, i-half
 	}
-	ch.nodes = append(ch.nodes, nil)
-	copy(ch.nodes[i+1:], ch.nodes[i:])
-	ch.nodes[i] = c
+	ch.insertAt(i, c)
 	k.sync(ci)
 	k.sync(ci + 1)
 }
@@ -148,9 +236,7 @@ func (k *kids) remove(name string, gen uint32) *node {
 	}
 	ch := k.own(ci, gen, 0)
 	c := ch.nodes[i]
-	copy(ch.nodes[i:], ch.nodes[i+1:])
-	ch.nodes[len(ch.nodes)-1] = nil
-	ch.nodes = ch.nodes[:len(ch.nodes)-1]
+	ch.removeAt(i)
 	if len(ch.nodes) == 0 {
 		copy(k.chunks[ci:], k.chunks[ci+1:])
 		k.chunks[len(k.chunks)-1] = kidRef{}
@@ -170,11 +256,14 @@ func (k *kids) remove(name string, gen uint32) *node {
 func (k *kids) appendLast(c *node, gen uint32) {
 	k.n++
 	if l := len(k.chunks); l > 0 && len(k.chunks[l-1].c.nodes) < kidsChunk && k.chunks[l-1].c.gen == gen {
-		k.chunks[l-1].c.nodes = append(k.chunks[l-1].c.nodes, c)
+		ch := k.chunks[l-1].c
+		ch.insertAt(len(ch.nodes), c)
 		k.chunks[l-1].last = lastName(c)
 		return
 	}
-	k.chunks = append(k.chunks, kidRef{last: lastName(c), c: &kidChunk{gen: gen, nodes: append(make([]*node, 0, min(kidsChunk, 8)), c)}})
+	ch := &kidChunk{gen: gen, keys: make([]uint32, 0, 8), nodes: make([]*node, 0, 8)}
+	ch.insertAt(0, c)
+	k.chunks = append(k.chunks, kidRef{last: lastName(c), c: ch})
 }
 
 // last returns the last child, or nil.

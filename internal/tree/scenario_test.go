@@ -567,13 +567,11 @@ func checkInvariants(t *Tree) error {
 		refs[n.acl]++
 		var prev *node
 		count := 0
+		if e := checkChunks(&n.children); e != nil {
+			err = fmt.Errorf("%s: %w", p, e)
+		}
 		for ci, ref := range n.children.chunks {
 			ch := ref.c
-			if len(ch.nodes) == 0 || len(ch.nodes) > kidsChunk {
-				err = fmt.Errorf("%s: chunk %d holds %d children", p, ci, len(ch.nodes))
-			} else if last := ch.nodes[len(ch.nodes)-1].name(); ref.last != last {
-				err = fmt.Errorf("%s: chunk %d ends with %q, its index says %q", p, ci, last, ref.last)
-			}
 			if ch.gen > t.gen {
 				err = fmt.Errorf("%s: chunk %d from the future", p, ci)
 			}
