@@ -110,11 +110,7 @@ func runBench(args []string) error {
 		pl.done()
 		fmt.Fprintf(os.Stderr, "round %d/%d %s (%s): %.0f ops/s, p50 %s, p99 %s, %d errors\n",
 			i+1, *rounds, s, r.Servers, r.Throughput, bench.FormatMicros(r.Latency.P50), bench.FormatMicros(r.Latency.P99), r.Errors)
-		if s == "A" { // the next run is B of the same round, then A of the next
-			pl.setPrefix(fmt.Sprintf("B %d/%d ", i+1, *rounds))
-		} else {
-			pl.setPrefix(fmt.Sprintf("A %d/%d ", i+2, *rounds))
-		}
+		pl.setPrefix(nextRunPrefix(i, s, *rounds))
 	}
 	c, err := bench.Compare(ctx, d, b, *rounds, bench.Run, each)
 	pl.done()
@@ -326,4 +322,14 @@ func (p *progressLine) done() {
 		fmt.Fprintln(p.w)
 		p.open = false
 	}
+}
+
+// nextRunPrefix labels the progress of the run after side s of round i (0-based): rounds
+// alternate A B, B A, ..., as bench.Compare runs them.
+func nextRunPrefix(i int, s string, rounds int) string {
+	first := func(round int) string { return [2]string{"A", "B"}[round%2] }
+	if s == first(i) { // the other side of the same round is next
+		return fmt.Sprintf("%s %d/%d ", first(i+1), i+1, rounds)
+	}
+	return fmt.Sprintf("%s %d/%d ", first(i+1), i+2, rounds)
 }

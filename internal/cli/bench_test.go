@@ -73,3 +73,17 @@ func TestBenchPidsReachTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestNextRunPrefix follows the order bench.Compare runs the sides in: A B, B A, A B.
+func TestNextRunPrefix(t *testing.T) {
+	order := []struct {
+		round int
+		side  string
+	}{{0, "A"}, {0, "B"}, {1, "B"}, {1, "A"}, {2, "A"}}
+	want := []string{"B 1/3 ", "B 2/3 ", "A 2/3 ", "A 3/3 ", "B 3/3 "}
+	for k, run := range order {
+		if got := nextRunPrefix(run.round, run.side, 3); got != want[k] {
+			t.Errorf("after %s of round %d: %q, want %q", run.side, run.round+1, got, want[k])
+		}
+	}
+}
