@@ -177,6 +177,16 @@ func (d *Decoder) String() string {
 	return string(d.take(n, "string"))
 }
 
+// StringView reads a string as String does, returning its bytes without a copy: they alias
+// the decoder's input (nil for an empty or null string).
+func (d *Decoder) StringView() []byte {
+	n := d.length("string")
+	if n <= 0 {
+		return nil
+	}
+	return d.take(n, "string")
+}
+
 // NullableString reads a string and reports whether it was null.
 func (d *Decoder) NullableString() (s string, null bool) {
 	n := d.length("string")

@@ -25,6 +25,9 @@ type stateMachine struct {
 
 	dirty []*conn // connections with replies queued in this batch of entries (apply goroutine)
 
+	// txn is decoded again for every entry (apply goroutine), keeping its auth ids.
+	txn tree.Txn
+
 	mu      sync.Mutex
 	seq     uint64              // guarded by mu
 	pending map[uint64]*request // guarded by mu
@@ -212,7 +215,7 @@ func (m *stateMachine) Apply(index, term uint64, data []byte) {
 		return
 	}
 	origin, seq, body, err := parseEnvelope(data)
-	var txn tree.Txn
+	txn := &m.txn
 	if err == nil {
 		err = txn.Unmarshal(body)
 	}
@@ -224,7 +227,7 @@ func (m *stateMachine) Apply(index, term uint64, data []byte) {
 
 	s.treeMu.Lock()
 	zxid := nextZxid(s.tree.LastZxid(), term)
-	res := s.tree.Apply(zxid, &txn)
+	res := s.tree.Apply(zxid, txn)
 	for i := range res.Events {
 		ev := &res.Events[i]
 		var allow func(w watch.Watcher) bool

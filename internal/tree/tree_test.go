@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/paddock/paddock/internal/acl"
@@ -83,6 +84,26 @@ func TestTxnRoundTrip(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, txn) {
 			t.Fatalf("got %+v, want %+v", got, txn)
+		}
+	}
+	// One Txn decoded again and again (as the server's apply loop does) gives each txn, and
+	// an unchanged auth vector costs no allocation.
+	var reused Txn
+	for _, txn := range []Txn{
+		{Type: proto.OpSetData, Auth: []proto.ID{{Scheme: "ip", ID: "1.2.3.4"}, acl.SuperID}, Body: []byte{1}},
+		{Type: proto.OpSetData, Auth: []proto.ID{{Scheme: "ip", ID: "1.2.3.5"}}, Body: []byte{2}},
+		{Type: proto.OpDelete, Body: []byte{3}},
+		{Type: proto.OpCreate, Auth: []proto.ID{{Scheme: "ip", ID: "1.2.3.5"}, {Scheme: "digest", ID: "u:x"}}, Body: []byte{4}},
+	} {
+		b := txn.Marshal(nil)
+		if err := reused.Unmarshal(b); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(reused.Auth, txn.Auth) || reused.Type != txn.Type || !bytes.Equal(reused.Body, txn.Body) {
+			t.Fatalf("decoded again: got %+v, want %+v", reused, txn)
+		}
+		if allocs := testing.AllocsPerRun(10, func() { reused.Unmarshal(b) }); allocs != 0 {
+			t.Fatalf("decoding the same auth again: %v allocations", allocs)
 		}
 	}
 	var txn Txn

@@ -77,7 +77,8 @@ func (t *Txn) Marshal(b []byte) []byte {
 	return e.B
 }
 
-// Unmarshal decodes a Txn produced by Marshal. Body aliases b; the strings are copies.
+// Unmarshal decodes a Txn produced by Marshal. Body aliases b; the strings are copies. A Txn
+// decoded again reuses its Auth slice, so a caller must not keep it across calls.
 // Malformed input (unknown version, truncation, trailing bytes) returns an error wrapping
 // ErrBadTxn and leaves t unspecified.
 func (t *Txn) Unmarshal(b []byte) error {
@@ -99,16 +100,22 @@ func (t *Txn) Unmarshal(b []byte) error {
 	}
 	t.Time = d.Long()
 	n := d.Count(8)
-	t.Auth = nil
 	if n < 0 {
+		t.Auth = nil
 		return fmt.Errorf("%w: null auth vector", ErrBadTxn)
 	}
-	if n > 0 && d.Err() == nil {
-		t.Auth = make([]proto.ID, n)
-		for i := range t.Auth {
-			t.Auth[i].Decode(d)
+	// A Txn decoded again keeps its Auth slice and the strings of ids that have not changed
+	// (a connection's txns all carry the same ids): no allocation for them.
+	auth := t.Auth[:0]
+	for i := 0; i < n && d.Err() == nil; i++ {
+		scheme, id := d.StringView(), d.StringView()
+		if i < len(t.Auth) && t.Auth[i].Scheme == string(scheme) && t.Auth[i].ID == string(id) {
+			auth = append(auth, t.Auth[i])
+		} else {
+			auth = append(auth, proto.ID{Scheme: string(scheme), ID: string(id)})
 		}
 	}
+	t.Auth = auth
 	t.Body = d.Buffer()
 	if err := d.Err(); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadTxn, err)
