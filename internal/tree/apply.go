@@ -270,8 +270,7 @@ func appendSeq(path string, v int32) string {
 
 // account adds (sign +1) or removes (-1) a node's share of the counters and side tables.
 func (t *Tree) account(path string, n *node, sign int) {
-	t.nodeCount += sign
-	t.dataSize += int64(sign) * int64(len(path)+n.dataLen())
+	t.count(len(path), n, sign)
 	switch n.kind {
 	case kindEphemeral:
 		s := t.sessions[n.owner]
@@ -297,6 +296,12 @@ func (t *Tree) account(path string, n *node, sign int) {
 			delete(t.ttls, path)
 		}
 	}
+}
+
+// count is account's part for the counters, for a node whose path is pathLen bytes long.
+func (t *Tree) count(pathLen int, n *node, sign int) {
+	t.nodeCount += sign
+	t.dataSize += int64(sign) * int64(pathLen+n.dataLen())
 }
 
 // delete is the delete branch of pRequest2Txn followed by DataTree.deleteNode.

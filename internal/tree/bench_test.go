@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -96,6 +97,24 @@ func BenchmarkSnapshotWrite(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSnapshotRestore reads back a snapshot of 100,000 nodes: what a restart costs per
+// node before the log replay.
+func BenchmarkSnapshotRestore(b *testing.B) {
+	tr, _ := benchTree(b, 100000)
+	var buf bytes.Buffer
+	if err := tr.Snapshot()(&buf); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Restore(bytes.NewReader(buf.Bytes()), Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100000, "ns/node")
 }
 
 type discard struct{}

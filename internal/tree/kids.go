@@ -252,18 +252,27 @@ func (k *kids) remove(name string, gen uint32) *node {
 }
 
 // appendLast adds c, whose name sorts after every child's, for generation gen (restoring a
-// snapshot, which lists children in order).
+// snapshot, which lists children in order). The index's copy of the last chunk's last name
+// is left for seal, which the caller must call once the last child is in: a search before
+// that goes wrong.
 func (k *kids) appendLast(c *node, gen uint32) {
 	k.n++
 	if l := len(k.chunks); l > 0 && len(k.chunks[l-1].c.nodes) < kidsChunk && k.chunks[l-1].c.gen == gen {
 		ch := k.chunks[l-1].c
 		ch.insertAt(len(ch.nodes), c)
-		k.chunks[l-1].last = lastName(c)
 		return
 	}
+	k.seal()
 	ch := &kidChunk{gen: gen, keys: make([]uint32, 0, 8), nodes: make([]*node, 0, 8)}
 	ch.insertAt(0, c)
-	k.chunks = append(k.chunks, kidRef{last: lastName(c), c: ch})
+	k.chunks = append(k.chunks, kidRef{c: ch})
+}
+
+// seal sets the index's copy of the last chunk's last name after appendLast.
+func (k *kids) seal() {
+	if l := len(k.chunks); l > 0 {
+		k.sync(l - 1)
+	}
 }
 
 // last returns the last child, or nil.

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -371,6 +372,13 @@ func Restore(r io.Reader, opts Options) (*Tree, error) {
 	return t, nil
 }
 
+// validName checks "/name" by ZooKeeper's path rules: under a valid parent, that checks the
+// whole path. The string given to ValidatePath aliases slashName (which a string conversion
+// would copy, as the error escapes); the error is dropped at once.
+func validName(slashName []byte) bool {
+	return proto.ValidatePath(unsafe.String(unsafe.SliceData(slashName), len(slashName)), false) == nil
+}
+
 type restoreFrame struct {
 	n         *node
 	path      string // "" for the root, so that children are path+"/"+name
@@ -380,23 +388,24 @@ type restoreFrame struct {
 // readNodes reads the preorder node records and builds the tree, accounting each node.
 func (t *Tree) readNodes(s *snapReader, count uint64) error {
 	var table []*aclEntry
-	var name []byte // the record's name, read before the data it shares an allocation with
+	var name []byte    // the record's name, read before the data it shares an allocation with
+	var pathBuf []byte // the record's path; a string of it is made only where one is kept
 	// readNode reads one record whose parent's path is parent ("" for the root's
 	// children); root is true for the first record. It returns the node, its path and
 	// its number of children, or nil with s.err set.
 	readNode := func(parent string, root bool) (*node, string, uint32) {
 		n := &node{}
 		name = s.appendBytes(name[:0], "name")
-		path := parent + "/" + string(name)
+		pathBuf = append(append(append(pathBuf[:0], parent...), '/'), name...)
 		switch {
 		case s.err != nil:
 			return nil, "", 0
 		case root:
-			path = "/"
+			pathBuf = append(pathBuf[:0], '/')
 			if len(name) != 0 {
 				s.fail("root record has name %q", name)
 			}
-		case len(name) == 0 || proto.ValidatePath(path, false) != nil:
+		case len(name) == 0 || bytes.IndexByte(name, '/') >= 0 || !validName(pathBuf[len(parent):]):
 			s.fail("invalid node name %q under %q", name, eventPath(parent))
 		}
 		n.kind = kind(s.u8())
@@ -443,10 +452,15 @@ func (t *Tree) readNodes(s *snapReader, count uint64) error {
 		if s.err != nil {
 			return nil, "", 0
 		}
+		// Most nodes are persistent leaves, which keep no path: no string for them.
+		var path string
+		if nc > 0 || n.kind != kindPersistent {
+			path = string(pathBuf)
+		}
 		switch n.kind {
 		case kindPersistent, kindContainer:
 			if n.owner != 0 {
-				s.fail("node %q: unexpected owner %#x", path, n.owner)
+				s.fail("node %q: unexpected owner %#x", pathBuf, n.owner)
 			}
 			if root && n.kind != kindPersistent {
 				s.fail("root is a container")
@@ -468,7 +482,11 @@ func (t *Tree) readNodes(s *snapReader, count uint64) error {
 			return nil, "", 0
 		}
 		n.acl.refs++
-		t.account(path, n, +1)
+		if path != "" {
+			t.account(path, n, +1)
+		} else {
+			t.count(len(pathBuf), n, +1)
+		}
 		return n, path, nc
 	}
 
@@ -481,6 +499,7 @@ func (t *Tree) readNodes(s *snapReader, count uint64) error {
 	for len(stack) > 0 {
 		top := &stack[len(stack)-1]
 		if top.remaining == 0 {
+			top.n.children.seal()
 			stack = stack[:len(stack)-1]
 			continue
 		}

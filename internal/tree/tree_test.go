@@ -178,6 +178,23 @@ func TestRestoreErrors(t *testing.T) {
 	}
 }
 
+// A name holding a '/' would read as a valid path, one level deeper than the node is: the
+// snapshot must be refused, not restored into a tree whose lookups cannot reach the node.
+func TestRestoreRefusesSlashInName(t *testing.T) {
+	tr := New(Options{})
+	mustApply(t, tr, 1, sessionTxn(1))
+	mustApply(t, tr, 2, createTxn(1, "/abcd", 0))
+	b := snapshotBytes(t, tr)
+	if _, err := Restore(bytes.NewReader(b), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte("abcd"))
+	copy(b[i:], "ab/d")
+	if _, err := Restore(bytes.NewReader(withCRC(b)), Options{}); !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("a node named \"ab/d\": err %v", err)
+	}
+}
+
 func TestSnapshotFormat(t *testing.T) {
 	b := snapshotBytes(t, New(Options{}))
 	if string(b[:8]) != snapMagic || binary.BigEndian.Uint32(b[8:]) != snapVersion {
