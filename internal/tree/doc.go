@@ -38,10 +38,11 @@
 //
 // There is no per-node map and no parent pointer: lookups walk from the root one component
 // at a time (O(depth·log fanout) string compares). A child set is a list of chunks of at most
-// 256 sorted child pointers, with an index holding each chunk's pointer and its last name:
+// 255 sorted child pointers, with an index holding each chunk's pointer and its last name:
 // a lookup binary-searches the index (contiguous, so a large directory costs few cache
 // misses), then one chunk; an insert or delete moves at most one chunk's pointers, and a
-// full chunk splits in two. Sequential children are appended at the end. A chunk also keeps
+// full chunk splits in two. Sequential children are appended at the end: past a full last
+// chunk a new one starts, so children created in order fill their chunks. A chunk also keeps
 // a 4-byte key per child: the 4 bytes of its name after the prefix that all the chunk's
 // names share ("lock-000000" for a run of sequential locks). The search within a chunk
 // binary-searches these keys, a contiguous array, and compares full names only for equal

@@ -84,7 +84,7 @@ func (c *kidChunk) rekey() {
 
 // insertAt puts n at position i, which keeps the chunk sorted.
 func (c *kidChunk) insertAt(i int, n *node) {
-	c.nodes = slices.Insert(c.nodes, i, n)
+	c.nodes = slices.Insert(growChunk(c.nodes), i, n)
 	if len(c.nodes) == 1 {
 		c.skip = uint32(len(n.name()))
 		c.keys = append(c.keys[:0], 0)
@@ -98,7 +98,18 @@ func (c *kidChunk) insertAt(i int, n *node) {
 		c.rekey()
 		return
 	}
-	c.keys = slices.Insert(c.keys, i, keyAt(n.name(), c.skip))
+	c.keys = slices.Insert(growChunk(c.keys), i, keyAt(n.name(), c.skip))
+}
+
+// growChunk makes room for one more element, doubling up to kidsChunk and never past it
+// (append would round up further, and a chunk never holds more).
+func growChunk[E any](s []E) []E {
+	if len(s) < cap(s) {
+		return s
+	}
+	g := make([]E, len(s), min(max(2*cap(s), 8), kidsChunk))
+	copy(g, s)
+	return g
 }
 
 // removeAt takes out the child at i; the others keep their prefix and keys.
@@ -107,7 +118,10 @@ func (c *kidChunk) removeAt(i int) {
 	c.keys = slices.Delete(c.keys, i, i+1)
 }
 
-const kidsChunk = 256
+// kidsChunk is the most children a chunk holds. 255 pointers are 2,040 bytes, and with the
+// 8-byte header Go gives larger objects that hold pointers, exactly a 2,048-byte size class
+// (256 would take the 2,304-byte class); 255 keys fit the 1,024-byte class.
+const kidsChunk = 255
 
 func (k *kids) len() int { return k.n }
 
@@ -177,9 +191,9 @@ func (k *kids) get(name string) *node {
 func (k *kids) own(ci int, gen uint32, extra int) *kidChunk {
 	c := k.chunks[ci].c
 	if c.gen != gen {
-		nodes := make([]*node, len(c.nodes), len(c.nodes)+extra)
+		nodes := make([]*node, len(c.nodes), min(len(c.nodes)+extra, kidsChunk))
 		copy(nodes, c.nodes)
-		keys := make([]uint32, len(c.keys), len(c.keys)+extra)
+		keys := make([]uint32, len(c.keys), min(len(c.keys)+extra, kidsChunk))
 		copy(keys, c.keys)
 		c = &kidChunk{gen: gen, skip: c.skip, keys: keys, nodes: nodes}
 		k.chunks[ci].c = c
@@ -202,6 +216,15 @@ func (k *kids) insert(c *node, gen uint32) {
 		return
 	}
 	ci, i, _ := k.search(c.name())
+	if ci == len(k.chunks)-1 && i == kidsChunk {
+		// Past the end of a full last chunk (sequential names): a new chunk, not a split, so
+		// that chunks filled in order stay full instead of half empty.
+		ch := &kidChunk{gen: gen, keys: make([]uint32, 0, 8), nodes: make([]*node, 0, 8)}
+		ch.insertAt(0, c)
+		k.chunks = append(k.chunks, kidRef{c: ch})
+		k.sync(ci + 1)
+		return
+	}
 	ch := k.own(ci, gen, 1)
 	if len(ch.nodes) < kidsChunk {
 		ch.insertAt(i, c)

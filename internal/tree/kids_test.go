@@ -117,6 +117,26 @@ func testKidsMatchSortedNames(t *testing.T, gen func(r *rand.Rand, x int) string
 	}
 }
 
+// Children created in name order (sequential znodes) fill their chunks: a full last chunk is
+// followed by a new one, not split in halves.
+func TestKidsInOrderFillChunks(t *testing.T) {
+	var k kids
+	for i := range 1000 {
+		k.insert(newNode(fmt.Sprintf("job-%010d", i), nil), 1)
+	}
+	if err := checkChunks(&k); err != nil {
+		t.Fatal(err)
+	}
+	for ci, ref := range k.chunks[:len(k.chunks)-1] {
+		if n, c := len(ref.c.nodes), cap(ref.c.nodes); n != kidsChunk || c != kidsChunk {
+			t.Fatalf("chunk %d: %d children, room for %d; want %d", ci, n, c, kidsChunk)
+		}
+	}
+	if k.len() != 1000 || len(k.chunks) != (1000+kidsChunk-1)/kidsChunk {
+		t.Fatalf("%d children in %d chunks", k.len(), len(k.chunks))
+	}
+}
+
 // checkChunks checks every chunk's invariants: its size, the index's copy of its last name,
 // the prefix its names share and their keys.
 func checkChunks(k *kids) error {
