@@ -236,6 +236,7 @@ func (l *peerLink) stream(conn, raw net.Conn) error {
 		return ErrTransportStopped
 	}
 	bw := bufio.NewWriterSize(conn, peerWriteBuffer)
+	var deadlineSet time.Time
 	for {
 		batch := l.take()
 		if len(batch) == 0 {
@@ -251,7 +252,12 @@ func (l *peerLink) stream(conn, raw net.Conn) error {
 		var err error
 		for _, f := range batch {
 			if err == nil {
-				raw.SetWriteDeadline(time.Now().Add(l.t.cfg.WriteTimeout))
+				// Each frame has at least 7/8 of WriteTimeout: the deadline moves at most
+				// every eighth of it (each move is a timer update).
+				if now := time.Now(); now.Sub(deadlineSet) > l.t.cfg.WriteTimeout/8 {
+					raw.SetWriteDeadline(now.Add(l.t.cfg.WriteTimeout))
+					deadlineSet = now
+				}
 				_, err = bw.Write(f)
 			}
 			putFrameBuf(f)
