@@ -76,8 +76,8 @@ type request struct {
 	xid   int32
 	op    proto.Op
 	start time.Time
-	done  bool   // guarded by c.pmu
-	frame []byte // guarded by c.pmu: the encoded reply
+	done  bool    // guarded by c.pmu
+	frame *[]byte // guarded by c.pmu: the encoded reply, a buffer of frameBufs
 	// query marks a read, served (with body) once every request before it is answered.
 	query bool
 	body  proto.Record
@@ -707,14 +707,19 @@ func (c *conn) writeError(h proto.RequestHeader, code proto.Code) bool {
 }
 
 // frameBufs keeps reply buffers between writes: a reply is encoded into one, copied into
-// the connection's queue when its turn comes, and the buffer reused.
+// the connection's queue when its turn comes, and the buffer reused. The pool holds the
+// pointer it handed out (putting &b of a fresh variable would allocate a new one each time).
 var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
-func getFrameBuf() []byte { return (*frameBufs.Get().(*[]byte))[:0] }
+func getFrameBuf() *[]byte {
+	p := frameBufs.Get().(*[]byte)
+	*p = (*p)[:0]
+	return p
+}
 
-func putFrameBuf(b []byte) {
-	if cap(b) <= 4096 {
-		frameBufs.Put(&b)
+func putFrameBuf(p *[]byte) {
+	if cap(*p) <= 4096 {
+		frameBufs.Put(p)
 	}
 }
 
@@ -736,7 +741,8 @@ func (c *conn) complete(r *request, res *tree.Result) {
 	if res.Err == proto.CodeOK {
 		body = res.Resp
 	}
-	frame := proto.AppendReply(getFrameBuf(), proto.ReplyHeader{Xid: r.xid, Zxid: res.Zxid, Err: res.Err}, body)
+	frame := getFrameBuf()
+	*frame = proto.AppendReply(*frame, proto.ReplyHeader{Xid: r.xid, Zxid: res.Zxid, Err: res.Err}, body)
 	took := time.Since(r.start)
 	c.s.stats.latency.observe(took)
 	c.stats.observe(took, res.Zxid)
@@ -755,9 +761,9 @@ func (c *conn) complete(r *request, res *tree.Result) {
 			continue
 		}
 		if head.op == proto.OpCloseSession {
-			c.enqueueAndClose(head.frame)
+			c.enqueueAndClose(*head.frame)
 		} else {
-			c.enqueue(head.frame)
+			c.enqueue(*head.frame)
 		}
 		putFrameBuf(head.frame) // enqueue copied it
 		head.frame = nil
