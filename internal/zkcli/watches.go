@@ -96,8 +96,11 @@ type watchTable struct {
 }
 
 // watchReq adds a source (if add is set) after printing what has arrived, then closes done.
+// If hold is set, the dispatcher first waits for it to close: tests use it to fire several
+// watches while nothing is received, so that the events are taken as one batch.
 type watchReq struct {
 	add  *source
+	hold <-chan struct{}
 	done chan struct{}
 }
 
@@ -162,6 +165,13 @@ func (wt *watchTable) run() {
 			return
 		case 1:
 			req := v.Interface().(watchReq)
+			if req.hold != nil {
+				select {
+				case <-req.hold:
+				case <-wt.stopc:
+					return
+				}
+			}
 			wt.process(wt.poll())
 			if req.add != nil {
 				wt.srcs = append(wt.srcs, req.add)

@@ -46,6 +46,19 @@ func fireOnce(ch chan client.WatchEvent, t client.EventType, path string, zxid i
 	close(ch)
 }
 
+// hold stops the dispatcher until release is called, so that the events fired meanwhile
+// are taken as one batch; release returns once the batch is processed.
+func (h *watchHarness) hold() (release func()) {
+	hold := make(chan struct{})
+	req := watchReq{hold: hold, done: make(chan struct{})}
+	// reqc is unbuffered: once the send completes, the dispatcher is waiting on hold.
+	h.wt.reqc <- req
+	return func() {
+		close(hold)
+		<-req.done
+	}
+}
+
 // expect flushes and checks what was printed since the last expect.
 func (h *watchHarness) expect(want ...string) {
 	h.t.Helper()
@@ -130,10 +143,14 @@ func TestWatchTableZxids(t *testing.T) {
 	r := h.persistent(wRecursive, "/")
 	d := h.oneShot(wData, "/a")
 	p := h.persistent(wPersistent, "/b")
+	// The table sorts by zxid the events it takes at once: hold it while firing, or it
+	// may take r's first event before the others are fired.
+	release := h.hold()
 	fire(r, client.EventNodeDataChanged, "/a", 7)
 	fire(r, client.EventNodeDataChanged, "/a", 8)
 	fire(p, client.EventNodeChildrenChanged, "/b", 5)
 	fireOnce(d, client.EventNodeDataChanged, "/a", 7)
+	release()
 	// Printed in zxid order, though the sources are polled in the order they were added.
 	h.expect("NodeChildrenChanged /b", "NodeDataChanged /a", "NodeDataChanged /a")
 }
