@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/paddock/paddock/internal/zktest"
 )
 
 // applied is one StateMachine.Apply call.
@@ -119,22 +121,7 @@ func (r *recorder) stateLen() int {
 }
 
 // logBuffer collects log output for assertions; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer = zktest.Buffer
 
 // testLogger logs warnings and errors into lb; RAFTNODE_TEST_LOG=1 sends
 // everything to stderr as well.
