@@ -57,8 +57,24 @@ func AppendReply(b []byte, h ReplyHeader, body Record) []byte {
 	b, start := BeginFrame(b)
 	e := Encoder{B: b}
 	h.Encode(&e)
-	if body != nil {
-		body.Encode(&e)
+	// The common replies are encoded through their concrete types, so that e stays on the
+	// stack: an Encoder passed to an interface method is allocated, once per reply.
+	switch r := body.(type) {
+	case nil:
+	case *StatResponse:
+		r.Encode(&e)
+	case *GetDataResponse:
+		r.Encode(&e)
+	case *Create2Response:
+		r.Encode(&e)
+	case *PathRequest:
+		r.Encode(&e)
+	case *ChildrenResponse:
+		r.Encode(&e)
+	default:
+		he := &Encoder{B: e.B}
+		body.Encode(he)
+		e.B = he.B
 	}
 	return EndFrame(e.B, start)
 }

@@ -211,9 +211,13 @@ drain:
 // stepProposals hands batch to raft as one message and tells each proposer
 // the outcome.
 func (n *Node) stepProposals(batch []proposal) {
+	// One array holds the batch's entries: one allocation, not one per proposal (raft
+	// keeps pointers to them until they are persisted and applied, all at about one time).
+	es := make([]pb.Entry, len(batch))
 	ents := make([]*pb.Entry, len(batch))
 	for i := range batch {
-		ents[i] = &pb.Entry{Data: batch[i].data}
+		es[i].Data = batch[i].data
+		ents[i] = &es[i]
 	}
 	err := n.rn.Step(&pb.Message{Type: pb.MsgProp.Enum(), From: new(n.id), Entries: ents})
 	if errors.Is(err, raft.ErrProposalDropped) {

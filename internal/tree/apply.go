@@ -61,8 +61,8 @@ func (t *Tree) Apply(zxid int64, txn *Txn) Result {
 		}
 		r.Err = t.deleteContainer(zxid, txn, req.Path, &ev)
 	case proto.OpSetData:
-		var req proto.SetDataRequest
-		if !t.decode(txn.Body, &req) {
+		req := &t.setReq
+		if !t.decode(txn.Body, req) {
 			r.Err = proto.CodeMarshallingError
 			break
 		}

@@ -30,6 +30,9 @@ type Tree struct {
 
 	keyBuf []byte
 	dec    proto.Decoder
+	// setReq is where Apply decodes a setData txn: the hottest write needs no new request
+	// each time (Apply runs on one goroutine; nothing keeps the request after it).
+	setReq proto.SetDataRequest
 	// undo is the log of the multi being applied (nil outside a multi).
 	undo    []undoRec
 	inMulti bool
