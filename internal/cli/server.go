@@ -139,6 +139,7 @@ func serverOptions(cfg *config.Config, log *slog.Logger) server.Options {
 		Pprof:                  propTrue(cfg, "paddock.pprof"),
 		SnapCount:              uint64(cfg.SnapCount),
 		SnapRetain:             cfg.AutopurgeSnapRetainCount,
+		FsyncWarningThreshold:  max(cfg.FsyncWarningThreshold, time.Nanosecond), // 0: every fsync
 		PurgeInterval:          cfg.AutopurgePurgeInterval,
 		ContainerCheckInterval: cfg.ContainerCheckInterval,
 		ContainerMaxPerMinute:  cfg.ContainerMaxPerMinute,

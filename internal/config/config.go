@@ -114,8 +114,11 @@ type Config struct {
 	MinSessionTimeout time.Duration // minSessionTimeout, 2 ticks when unset
 	MaxSessionTimeout time.Duration // maxSessionTimeout, 20 ticks when unset
 
-	GlobalOutstandingLimit   int           // globalOutstandingLimit, 1000
-	SnapCount                int           // snapCount, 100000 (at least 2)
+	GlobalOutstandingLimit int // globalOutstandingLimit, 1000
+	SnapCount              int // snapCount, 100000 (at least 2)
+	// FsyncWarningThreshold is fsync.warningthresholdms (zookeeper.fsync.warningthresholdms),
+	// 1 s: a log fsync slower than this is logged and counted.
+	FsyncWarningThreshold    time.Duration
 	AutopurgeSnapRetainCount int           // autopurge.snapRetainCount, 3 (at least 3)
 	AutopurgePurgeInterval   time.Duration // autopurge.purgeInterval in whole hours; 0 = off
 	PreAllocSize             int64         // preAllocSize in bytes (configured in KB), 64 MiB
@@ -270,6 +273,7 @@ func (c *Config) Format() string {
 	kv("globalOutstandingLimit", c.GlobalOutstandingLimit)
 	kv("snapCount", c.SnapCount)
 	kv("preAllocSize", c.PreAllocSize/1024)
+	kv("fsync.warningthresholdms", ms(c.FsyncWarningThreshold))
 	kv("autopurge.snapRetainCount", c.AutopurgeSnapRetainCount)
 	kv("autopurge.purgeInterval", int64(c.AutopurgePurgeInterval/time.Hour))
 	kv("4lw.commands.whitelist", strings.Join(c.FourLetterWords, ","))

@@ -47,6 +47,7 @@ func newBuilder() *builder {
 			DigestEnabled:          true,
 			JuteMaxBuffer:          0xfffff,
 			ContainerCheckInterval: 60 * time.Second,
+			FsyncWarningThreshold:  time.Second,
 			ContainerMaxPerMinute:  10000,
 			Props:                  map[string]string{},
 		},
@@ -145,7 +146,7 @@ var quietPrefixes = []string{
 	"DigestAuthenticationProvider.", "sasl", "allowSaslFailedClients",
 	"kerberos.", "snapSizeLimitInKb", "syncEnabled", "connectToLearnerMasterLimit",
 	"clientPortListenBacklog", "observerMasterPort", "electionPortBindRetry",
-	"commitLogCount", "fsync.warningthresholdms", "txnLogSizeLimitInKb",
+	"commitLogCount", "txnLogSizeLimitInKb",
 	"forceSync", "leaderServes", "cnxTimeout", "flushDelay", "maxBatchSize",
 	"observer.", "learner.", "leader.", "follower.", "digest.", "audit.",
 	"serializeLastProcessedZxid", "snapshot.", "purgeTxnLog", "netty.",
@@ -254,6 +255,16 @@ var handlers = map[string]handler{
 		}
 		b.c.PreAllocSize = n << 10
 		return err
+	},
+	// ZooKeeper reads it with Long.getLong: a value that does not parse leaves the default.
+	"fsync.warningthresholdms": func(b *builder, k, v string) error {
+		n, err := decodeJavaInt(v, 64)
+		if err != nil || n < 0 {
+			b.warn(fmt.Sprintf("%s=%q is not a number of milliseconds; using %d", k, v, b.c.FsyncWarningThreshold.Milliseconds()))
+			return nil
+		}
+		b.c.FsyncWarningThreshold = ms(n)
+		return nil
 	},
 	"jute.maxbuffer": decodeTo(32, 1, func(b *builder, n int64) { b.c.JuteMaxBuffer = int(n) }),
 	"readonlymode.enabled": func(b *builder, _, v string) error {

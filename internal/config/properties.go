@@ -190,6 +190,25 @@ func hex4(s string) (rune, bool) {
 	return r, true
 }
 
+// Property is one key and value of a Java properties file.
+type Property struct{ Key, Value string }
+
+// ParseProperties reads a Java properties file by the rules of java.util.Properties.load
+// (see parseProperties), for files other than zoo.cfg: zkCli's client configuration. The
+// properties are in file order, a repeated key as often as it appears; src names the file
+// in errors.
+func ParseProperties(text, src string) ([]Property, error) {
+	es, err := parseProperties(text, src)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Property, len(es))
+	for i, e := range es {
+		out[i] = Property{e.key, e.value}
+	}
+	return out, nil
+}
+
 // jvmProperties returns the -Dkey=value words of a JVM flags string in order.
 // Other words (-Xmx512m, -cp ...) are skipped. The string is split into words
 // like a shell does: blanks separate words, single quotes keep everything,

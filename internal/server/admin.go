@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/paddock/paddock/internal/proto"
+	"github.com/paddock/paddock/internal/config"
 	"github.com/paddock/paddock/internal/raftnode"
 	"github.com/paddock/paddock/internal/tree"
 )
@@ -125,36 +126,45 @@ var adminAliases = map[string]string{
 	"stat": "stats", "srst": "stat_reset", "wchc": "watches", "wchp": "watches_by_path",
 	"wchs": "watch_summary", "dirs": "dirs", "dump": "dump", "ruok": "ruok", "lsnp": "last_snapshot",
 	"stmk": "set_trace_mask", "sysp": "system_properties", "icfg": "initial_configuration",
+	"obsr": "observers", "orst": "observer_connection_stat_reset",
 }
 
 func init() {
 	adminCommands = map[string]func(s *Server) map[string]any{
 		"ruok": func(*Server) map[string]any { return map[string]any{} },
 		"connection_stat_reset": func(s *Server) map[string]any {
-			for _, c := range s.connections() {
-				c.stats.reset()
-			}
+			s.resetConnStats()
 			return map[string]any{}
 		},
 		"stat_reset": func(s *Server) map[string]any { s.stats.reset(); return map[string]any{} },
+		// configuration has ZooKeeper's keys (ZooKeeperServerConf.toMap, the same in 3.8 and
+		// 3.9) and, under zoo_cfg, paddock's own: the whole configuration it read.
 		"configuration": func(s *Server) map[string]any {
-			m := map[string]any{}
+			cfg := map[string]any{}
 			for _, l := range s.opts.ConfigLines {
 				if k, v, ok := strings.Cut(l, "="); ok {
-					m[k] = v
+					cfg[k] = v
 				}
 			}
-			return m
+			return map[string]any{
+				"client_port":                s.clientPort(),
+				"data_dir":                   s.opts.DataDir,
+				"data_log_dir":               s.opts.LogDir,
+				"tick_time":                  s.opts.TickTime.Milliseconds(),
+				"max_client_cnxns":           s.opts.MaxClientCnxns,
+				"min_session_timeout":        s.opts.MinSessionTimeout.Milliseconds(),
+				"max_session_timeout":        s.opts.MaxSessionTimeout.Milliseconds(),
+				"server_id":                  s.confServerID(),
+				"client_port_listen_backlog": -1,
+				"zoo_cfg":                    cfg,
+			}
 		},
 		"connections": func(s *Server) map[string]any {
-			var list []map[string]any
-			for _, c := range s.connections() {
-				list = append(list, c.adminInfo())
-			}
-			return map[string]any{"connections": list, "secure_connections": []any{}}
+			return map[string]any{"connections": s.connectionInfos(false), "secure_connections": []any{}}
 		},
 		"dirs": func(s *Server) map[string]any {
-			return map[string]any{"datadir_size": dirSize(s.opts.DataDir), "logdir_size": dirSize(s.opts.LogDir)}
+			data, log := s.dirSizes()
+			return map[string]any{"datadir_size": data, "logdir_size": log}
 		},
 		"dump": func(s *Server) map[string]any {
 			expiry := map[string][]int64{}
@@ -174,16 +184,49 @@ func init() {
 			}
 			return m
 		},
-		"get_trace_mask": func(*Server) map[string]any { return map[string]any{"tracemask": 0} },
-		"set_trace_mask": func(*Server) map[string]any { return map[string]any{"tracemask": 0} },
+		"get_trace_mask": func(*Server) map[string]any { return map[string]any{"tracemask": traceMask} },
+		"set_trace_mask": func(*Server) map[string]any { return map[string]any{"tracemask": traceMask} },
 		"is_read_only":   func(s *Server) map[string]any { return map[string]any{"read_only": s.readOnly()} },
+		// leader: a standalone server answers with an error, as ZooKeeper's does.
 		"leader": func(s *Server) map[string]any {
+			if s.standalone() {
+				return map[string]any{"error": "server is not initialized"}
+			}
 			st := s.node.Status()
-			return map[string]any{"is_leader": st.Leader == st.ID, "leader_id": st.Leader, "leader_ip": s.ln.Addr().(*net.TCPAddr).IP.String()}
+			ip := ""
+			if m, ok := s.member(st.Leader); ok {
+				ip = m.Host
+			}
+			return map[string]any{"is_leader": st.Leader == st.ID, "leader_id": st.Leader, "leader_ip": ip}
 		},
+		// hash lists ZooKeeper's tree digests (one every 128 txns). paddock keeps none
+		// (raft's log matching is what keeps the members' trees equal), so the list is
+		// always empty.
+		"hash": func(*Server) map[string]any { return map[string]any{"digests": []any{}} },
+		// observers: on the leader its observers (raft learners) and how many there are;
+		// elsewhere none, as on a ZooKeeper follower that syncs no observer.
+		"observers": func(s *Server) map[string]any {
+			st := s.node.Status()
+			list := []map[string]any{}
+			if !s.standalone() && st.Role == "leader" {
+				for _, p := range st.Learners {
+					list = append(list, map[string]any{"sid": p.ID, "address": p.Addr})
+				}
+			}
+			return map[string]any{"synced_observers": len(list), "observers": list}
+		},
+		// paddock keeps no per-observer connection statistics: nothing to reset.
+		"observer_connection_stat_reset": func(*Server) map[string]any { return map[string]any{} },
+		// last_snapshot: ZooKeeper's zxid is hex without 0x, and with no snapshot the zxid is
+		// -1 (ffffffffffffffff) and the timestamp -1; the timestamp is in seconds. paddock
+		// records a snapshot's raft index (its own key, index), not its zxid, so zxid is the
+		// last zxid applied, which the snapshot may be older than.
 		"last_snapshot": func(s *Server) map[string]any {
 			st := s.node.Status()
-			return map[string]any{"zxid": fmt.Sprintf("0x%x", s.lastZxid()), "timestamp": st.LastSnapshotTime.Unix(), "index": st.LastSnapshotIndex}
+			if st.LastSnapshotTime.IsZero() {
+				return map[string]any{"zxid": "ffffffffffffffff", "timestamp": -1, "index": 0} // zxid -1
+			}
+			return map[string]any{"zxid": strconv.FormatUint(uint64(s.lastZxid()), 16), "timestamp": st.LastSnapshotTime.Unix(), "index": st.LastSnapshotIndex}
 		},
 		"monitor": func(s *Server) map[string]any {
 			m := map[string]any{}
@@ -193,13 +236,11 @@ func init() {
 			return m
 		},
 		"server_stats": func(s *Server) map[string]any { return s.serverStatsJSON() },
+		// stats lists the connections briefly (getAllConnectionInfo(true)), as stat does.
 		"stats": func(s *Server) map[string]any {
 			m := s.serverStatsJSON()
-			var list []map[string]any
-			for _, c := range s.connections() {
-				list = append(list, c.adminInfo())
-			}
-			m["connections"] = list
+			m["connections"] = s.connectionInfos(true)
+			m["secure_connections"] = []any{}
 			return m
 		},
 		"system_properties": func(s *Server) map[string]any {
@@ -232,14 +273,16 @@ func init() {
 			conns, paths, total := s.watches.Summary()
 			return map[string]any{"num_connections": conns, "num_paths": paths, "num_total_watches": total}
 		},
+		// voting_view: empty on a standalone server; on a member each voting member as
+		// ZooKeeper's QuorumServerView (3.8 and 3.9 alike).
 		"voting_view": func(s *Server) map[string]any {
 			cfg := map[string]any{}
+			if s.standalone() {
+				return map[string]any{"current_config": cfg}
+			}
 			st := s.node.Status()
 			for _, p := range st.Voters {
-				cfg[fmt.Sprint(p.ID)] = p.Addr + ":participant"
-			}
-			for _, p := range st.Learners {
-				cfg[fmt.Sprint(p.ID)] = p.Addr + ":observer"
+				cfg[fmt.Sprint(p.ID)] = s.votingView(p)
 			}
 			return map[string]any{"current_config": cfg}
 		},
@@ -260,8 +303,32 @@ func init() {
 				"last_zxid": fmt.Sprintf("0x%x", s.lastZxid()), "members": members,
 			}
 		},
+		// zabstate follows 3.9, which added the member's identity and last zxid to 3.8's
+		// voting and zabstate; a standalone server answers voting false and zabstate "".
 		"zabstate": func(s *Server) map[string]any {
-			return map[string]any{"voting": true, "zabstate": "BROADCAST"}
+			if s.standalone() {
+				return map[string]any{"voting": false, "zabstate": ""}
+			}
+			st := s.node.Status()
+			state := "broadcast"
+			if st.Leader == 0 {
+				state = "election"
+			}
+			z := s.lastZxid()
+			m := map[string]any{
+				"myid": s.opts.ServerID, "is_leader": st.Role == "leader", "voting": st.Role != "learner",
+				"quorum_address": "", "election_address": "", "client_address": "",
+				"last_zxid": fmt.Sprintf("0x%x", z), "zab_epoch": z >> 32, "zab_counter": z & 0xffffffff,
+				"zabstate": state,
+			}
+			if self, ok := s.member(s.opts.ServerID); ok {
+				m["quorum_address"] = net.JoinHostPort(self.Host, fmt.Sprint(self.PeerPort))
+				m["election_address"] = net.JoinHostPort(self.Host, fmt.Sprint(self.ElectionPort))
+				if self.ClientPort != 0 {
+					m["client_address"] = net.JoinHostPort(self.ClientHost, fmt.Sprint(self.ClientPort))
+				}
+			}
+			return m
 		},
 	}
 }
@@ -293,7 +360,9 @@ func (a *adminServer) command(w http.ResponseWriter, r *http.Request) {
 	if f, ok := adminCommands[name]; ok {
 		out = f(a.s)
 		out["command"] = name
-		out["error"] = nil
+		if _, failed := out["error"]; !failed {
+			out["error"] = nil
+		}
 	} else {
 		out = map[string]any{"command": name, "error": "Unknown command: " + name}
 	}
@@ -303,8 +372,13 @@ func (a *adminServer) command(w http.ResponseWriter, r *http.Request) {
 	enc.Encode(out)
 }
 
+// serverStatsJSON is server_stats (srvr): ZooKeeper's ServerStats bean and its client
+// response sizes (BufferStats, -1 until a response was sent).
 func (s *Server) serverStatsJSON() map[string]any {
 	min, avg, max, _ := s.stats.latency.snapshot()
+	data, log := s.dirSizes()
+	resp := map[string]any{"last_buffer_size": s.stats.respLast.Load(), "max_buffer_size": s.stats.respMax.Load(),
+		"min_buffer_size": s.stats.respMin()}
 	return map[string]any{
 		"version":   zkVersion(),
 		"read_only": s.readOnly(),
@@ -312,28 +386,93 @@ func (s *Server) serverStatsJSON() map[string]any {
 			"packets_sent": s.stats.packetsSent.Load(), "packets_received": s.stats.packetsReceived.Load(),
 			"max_latency": int64(max), "min_latency": int64(min), "avg_latency": avg,
 			"num_alive_client_connections": len(s.connections()), "outstanding_requests": s.outstanding(),
-			"server_state": s.mode(), "last_processed_zxid": s.lastZxid(), "data_dir_size": dirSize(s.opts.DataDir),
-			"log_dir_size": dirSize(s.opts.LogDir), "uptime": time.Since(s.start).Milliseconds(),
+			"server_state": s.mode(), "last_processed_zxid": s.lastZxid(), "data_dir_size": data,
+			"log_dir_size": log, "uptime": time.Since(s.start).Milliseconds(),
+			"auth_failed_count": s.stats.authFailed.Load(), "client_response_stats": resp,
+			// The non-mTLS counts are 0 as with ZooKeeper's default NIO connection factory
+			// (see monitor); the metrics provider is always there.
+			"fsync_threshold_exceed_count": s.stats.fsyncSlow.Load(), "non_mtlslocal_conn_count": 0, "non_mtlsremote_conn_count": 0,
+			"provider_null": false,
 		},
-		"client_response": map[string]any{},
+		"client_response": resp,
 		"node_count":      s.treeStats().NodeCount,
 	}
 }
 
-func (c *conn) adminInfo() map[string]any {
-	min, avg, max, _ := c.stats.latency.snapshot()
+// connectionInfos lists the live connections by adminInfo (an empty list, not null, when
+// there are none).
+func (s *Server) connectionInfos(brief bool) []map[string]any {
+	list := []map[string]any{}
+	for _, c := range s.connections() {
+		list = append(list, c.adminInfo(brief))
+	}
+	return list
+}
+
+// adminInfo is one connection as ZooKeeper's getConnectionInfo(brief) describes it: numbers
+// for the session id, cxid, zxid and establishment time (epoch ms), as Jackson writes them.
+func (c *conn) adminInfo(brief bool) map[string]any {
 	c.pmu.Lock()
 	queued := len(c.fifo)
 	c.pmu.Unlock()
-	return map[string]any{
-		"remote_socket_address": c.remote, "interest_ops": 1, "outstanding_requests": queued,
+	info := map[string]any{
+		"remote_socket_address": c.remote, "interest_ops": c.interestOps(), "outstanding_requests": queued,
 		"packets_received": c.stats.received.Load(), "packets_sent": c.stats.sent.Load(),
-		"session_id": fmt.Sprintf("0x%x", c.sessionID.Load()), "last_operation": opAbbrev[proto.Op(c.stats.lastOp.Load())],
-		"session_timeout": c.timeout.Load(), "last_cxid": fmt.Sprintf("0x%x", c.stats.lastCxid.Load()),
-		"last_zxid": fmt.Sprintf("0x%x", c.stats.lastZxid.Load()), "last_response_time": c.stats.lastResp.Load(),
-		"last_latency": c.stats.lastLat.Load(), "min_latency": int64(min), "avg_latency": int64(avg), "max_latency": int64(max),
-		"established": c.est.Format(time.RFC3339),
 	}
+	if brief {
+		return info
+	}
+	min, avg, max, _ := c.stats.latency.snapshot()
+	for k, v := range map[string]any{
+		"session_id": c.sessionID.Load(), "last_operation": c.lastOp(), "established": c.est.UnixMilli(),
+		"session_timeout": c.timeout.Load(), "last_cxid": c.stats.lastCxid.Load(), "last_zxid": c.stats.lastZxid.Load(),
+		"last_response_time": c.stats.lastResp.Load(), "last_latency": c.stats.lastLat.Load(),
+		"min_latency": int64(min), "avg_latency": int64(avg), "max_latency": int64(max),
+	} {
+		info[k] = v
+	}
+	return info
+}
+
+// clientPort is the port clients connect to.
+func (s *Server) clientPort() int {
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
+}
+
+// confServerID is conf's serverId: 0 on a standalone server, which has no myid in
+// ZooKeeper.
+func (s *Server) confServerID() uint64 {
+	if s.standalone() {
+		return 0
+	}
+	return s.opts.ServerID
+}
+
+// member is the server.N line of member id, if the configuration has one.
+func (s *Server) member(id uint64) (config.Server, bool) {
+	for _, m := range s.opts.Members {
+		if uint64(m.ID) == id {
+			return m, true
+		}
+	}
+	return config.Server{}, false
+}
+
+// votingView is one member of voting_view, with ZooKeeper's QuorumServerView keys; the
+// ports come from the member's server.N line when there is one.
+func (s *Server) votingView(p raftnode.Peer) map[string]any {
+	v := map[string]any{"serverAddresses": []string{p.Addr}, "electionAddresses": []string{}, "clientAddress": "", "learnerType": "participant"}
+	if m, ok := s.member(p.ID); ok {
+		v["serverAddresses"] = []string{net.JoinHostPort(m.Host, fmt.Sprint(m.PeerPort))}
+		v["electionAddresses"] = []string{net.JoinHostPort(m.Host, fmt.Sprint(m.ElectionPort))}
+		if m.ClientPort != 0 {
+			v["clientAddress"] = net.JoinHostPort(m.ClientHost, fmt.Sprint(m.ClientPort))
+		}
+	}
+	return v
 }
 
 func (s *Server) treeStats() tree.Stats {
@@ -380,6 +519,12 @@ func (s *Server) monitor() []kv {
 		{"max_client_response_size", s.stats.respMax.Load()},
 		{"min_client_response_size", s.stats.respMin()},
 		{"auth_failed_count", s.stats.authFailed.Load()},
+		// paddock serves no TLS, so no handshake is outstanding; ZooKeeper counts non-mTLS
+		// connections only with its Netty connection factory, and with the default NIO
+		// one (whose cons and dump paddock's follow) both counts stay 0, as here.
+		{"non_mtls_remote_conn_count", 0},
+		{"non_mtls_local_conn_count", 0},
+		{"outstanding_tls_handshake", 0},
 	}
 	if !s.standalone() {
 		figures = append(figures[:2], append(s.ensembleFigures(st), figures[2:]...)...)

@@ -38,6 +38,9 @@ type conn struct {
 	timeout     atomic.Int32 // negotiated, ms
 	ro          atomic.Bool  // a read-only session on a member cut off from the quorum
 	hasReadOnly atomic.Bool  // the client's ConnectRequest had the readOnly byte
+	// answering is set while the connection's four-letter word runs: stat, cons and dump
+	// list it as ZooKeeper lists its own, with interest ops 0 (it reads nothing meanwhile).
+	answering atomic.Bool
 
 	authMu sync.RWMutex
 	auth   []proto.ID // guarded by authMu: ip id first, then what auth packets added
@@ -120,6 +123,12 @@ func (c *conn) close(reason string) {
 		}
 		go c.s.forget(c)
 	})
+}
+
+// isTimeout reports whether err is a socket deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func hexID(id int64) string { return fmt.Sprintf("0x%x", id) }
@@ -238,6 +247,10 @@ func (c *conn) writeOut(buf []byte) bool {
 	more := len(c.out.buf) > 0 || c.out.closeAfter
 	c.out.mu.Unlock()
 	if err != nil {
+		if isTimeout(err) {
+			c.s.log.Warn("closing connection: client is not reading its replies", "remote", c.remote,
+				"session", hexID(c.sessionID.Load()), "blocked", c.writeTimeout())
+		}
 		c.close("write: " + err.Error())
 		return false
 	}
@@ -332,6 +345,9 @@ func (c *conn) readLoop() {
 	c.nc.SetReadDeadline(time.Now().Add(c.s.opts.MaxSessionTimeout))
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if isTimeout(err) {
+			c.s.log.Info("closing connection: no request before the handshake deadline", "remote", c.remote, "deadline", c.s.opts.MaxSessionTimeout)
+		}
 		return
 	}
 	if cmd := string(hdr[:]); isFourLetterWord(cmd) {
@@ -346,6 +362,9 @@ func (c *conn) readLoop() {
 	}
 	first := make([]byte, n)
 	if _, err := io.ReadFull(r, first); err != nil {
+		if isTimeout(err) {
+			c.s.log.Info("closing connection: ConnectRequest incomplete at the handshake deadline", "remote", c.remote, "deadline", c.s.opts.MaxSessionTimeout)
+		}
 		return
 	}
 	if !c.handshake(first) {
@@ -363,8 +382,12 @@ func (c *conn) readLoop() {
 		}
 		frame, err := proto.ReadFrame(r, buf, c.s.opts.MaxBuffer)
 		if err != nil {
-			if errors.Is(err, proto.ErrFrameTooLarge) {
+			switch {
+			case errors.Is(err, proto.ErrFrameTooLarge):
 				c.s.log.Warn("closing connection: frame over jute.maxbuffer", "remote", c.remote, "err", err)
+			case isTimeout(err):
+				c.s.log.Info("closing connection: client silent for twice its session timeout",
+					"remote", c.remote, "session", hexID(c.sessionID.Load()), "silent", limit)
 			}
 			return
 		}
@@ -392,6 +415,7 @@ func frameBuffered(r *bufio.Reader) bool {
 func (c *conn) handshake(frame []byte) bool {
 	s := c.s
 	s.stats.packetsReceived.Add(1)
+	c.stats.received.Add(1)
 	var req proto.ConnectRequest
 	if err := proto.Unmarshal(frame, &req); err != nil {
 		s.log.Warn("closing connection: malformed ConnectRequest", "remote", c.remote, "err", err)
@@ -524,11 +548,15 @@ func (c *conn) handle(frame []byte) bool {
 		s.noteTouch(sid)
 	}
 	c.stats.lastOp.Store(int32(h.Type))
-	c.stats.lastCxid.Store(h.Xid)
+	if h.Xid >= 0 { // as ZooKeeper, cons shows the last cxid of a request, not a ping's -2
+		c.stats.lastCxid.Store(h.Xid)
+	}
 
 	switch h.Type {
 	case proto.OpPing:
-		c.send(proto.AppendReply(nil, proto.ReplyHeader{Xid: proto.XidPing, Zxid: s.lastZxid()}, nil))
+		zxid := s.lastZxid()
+		c.stats.observe(0, zxid)
+		c.send(proto.AppendReply(nil, proto.ReplyHeader{Xid: proto.XidPing, Zxid: zxid}, nil))
 		return true
 	case proto.OpAuth:
 		return c.authenticate(h, body)
@@ -748,12 +776,10 @@ func (c *conn) complete(r *request, res *tree.Result) {
 	c.stats.observe(took, res.Zxid)
 	c.pmu.Lock()
 	r.done, r.frame = true, frame
-	var flushed bool
-	for len(c.fifo) > 0 && (c.fifo[0].done || c.fifo[0].query) {
-		head := c.fifo[0]
-		c.fifo[0] = nil
-		c.fifo = c.fifo[1:]
-		flushed = true
+	popped := 0
+	for popped < len(c.fifo) && (c.fifo[popped].done || c.fifo[popped].query) {
+		head := c.fifo[popped]
+		popped++
 		if head.query {
 			// Every write before it has applied, and no later one of this connection has:
 			// they apply in order, after this entry, on this goroutine.
@@ -768,8 +794,16 @@ func (c *conn) complete(r *request, res *tree.Result) {
 		putFrameBuf(head.frame) // enqueue copied it
 		head.frame = nil
 	}
-	if flushed && len(c.fifo) == 0 {
-		c.cond.Broadcast()
+	flushed := popped > 0
+	if flushed {
+		// Move what is left to the front: the queue keeps its array, and the appends of
+		// later requests allocate nothing.
+		n := copy(c.fifo, c.fifo[popped:])
+		clear(c.fifo[n:])
+		c.fifo = c.fifo[:n]
+		if n == 0 {
+			c.cond.Broadcast()
+		}
 	}
 	c.pmu.Unlock()
 	if flushed && !c.dirty {

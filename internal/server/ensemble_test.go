@@ -128,10 +128,12 @@ func TestEnsembleFailover(t *testing.T) {
 	create(t, c, "/before", "", proto.ModePersistent)
 	servers[l].Close()
 	// A new leader is elected among the two others and writes resume; the client's session
-	// (owned by the ensemble) stays alive through the failover.
+	// (owned by the ensemble) stays alive through the failover. The client's member must
+	// know the new leader too: a write it proposes before then is dropped and its connection
+	// closed (the client would reconnect; this raw one does not).
 	waitFor(t, 20*time.Second, func() bool {
 		nl := leaderOf(servers)
-		return nl >= 0 && nl != l
+		return nl >= 0 && nl != l && servers[survivor].node.Status().Leader == servers[nl].opts.ServerID
 	})
 	for i := 0; i < 20; i++ {
 		create(t, c, fmt.Sprintf("/after-%d", i), "", proto.ModePersistent)
@@ -188,6 +190,12 @@ func TestLeaderHandsOverOnClose(t *testing.T) {
 	if got := servers[l].node.Status().Leader; got == uint64(l+1) || got == 0 {
 		t.Fatalf("the stopped leader saw no new leader (leader %d)", got)
 	}
+	// The client's member learns the new leader by its first message; a write proposed
+	// before that is dropped and the (raw, not reconnecting) client's connection closed.
+	waitFor(t, 20*time.Second, func() bool {
+		got := servers[next].node.Status().Leader
+		return got != 0 && got != uint64(l+1)
+	})
 	create(t, c, "/after-handover", "", proto.ModePersistent)
 }
 

@@ -68,7 +68,10 @@ type Options struct {
 	StandaloneDisabled bool
 	SnapCount          uint64
 	SnapRetain         int
-	PurgeInterval      time.Duration
+	// FsyncWarningThreshold is fsync.warningthresholdms: a log sync slower than this is
+	// logged and counted (server_stats' fsync_threshold_exceed_count). Zero means 1 s.
+	FsyncWarningThreshold time.Duration
+	PurgeInterval         time.Duration
 
 	// Peers are the ensemble's members, this one included; empty = standalone. Transport
 	// carries raft messages between them.
@@ -107,6 +110,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxBuffer <= 0 {
 		o.MaxBuffer = proto.DefaultMaxBuffer
+	}
+	if o.FsyncWarningThreshold <= 0 {
+		o.FsyncWarningThreshold = time.Second
 	}
 	if o.ServerID == 0 {
 		o.ServerID = 1
@@ -228,6 +234,11 @@ func New(opts Options) (*Server, error) {
 		OnPersist: func(d time.Duration, entries int, synced bool) {
 			if synced {
 				s.stats.fsync.observe(d)
+				if d > s.opts.FsyncWarningThreshold {
+					s.stats.fsyncSlow.Add(1)
+					s.log.Warn("fsync of the write-ahead log took longer than fsync.warningthresholdms; writes waited for it",
+						"took", d, "threshold", s.opts.FsyncWarningThreshold, "entries", entries)
+				}
 			}
 			if entries > 0 {
 				s.stats.batch.observe(entries)
@@ -413,8 +424,7 @@ func (s *Server) acceptLoop() {
 			if s.stopped() {
 				return
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if isTimeout(err) {
 				continue
 			}
 			s.log.Error("accept", "err", err)

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -205,14 +206,118 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 		}
 		nc.Close()
 	}
-	// A malformed request after the handshake.
-	bad := dial(t, s, zktest.Options{})
-	bad.SendRaw([]byte{0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 1, 0xff})
-	h, _, err := bad.ReadReply(5 * time.Second)
-	if err != nil || h.Err != proto.CodeMarshallingError {
-		t.Fatalf("malformed create: %v %v", err, h.Err)
+	// Malformed requests after the handshake: a truncated create, and a create whose ACL
+	// vector claims 2^31-1 entries (decoded without allocating them).
+	for name, b := range map[string][]byte{
+		"truncated create": {0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 1, 0xff},
+		"huge ACL vector": {0, 0, 0, 22, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, '/', 'h',
+			0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff},
+	} {
+		bad := dial(t, s, zktest.Options{})
+		bad.SendRaw(b)
+		h, _, err := bad.ReadReply(5 * time.Second)
+		if err != nil || h.Err != proto.CodeMarshallingError {
+			t.Fatalf("%s: %v %v", name, err, h.Err)
+		}
 	}
 	create(t, good, "/still-fine", "", proto.ModePersistent)
+}
+
+// TestSilentConnectionsAreClosed: a socket that never sends a ConnectRequest is closed at the
+// handshake deadline (the largest session timeout), and a session that stops sending (no
+// requests, no pings) expires and its connection is closed; the log says why each time, and
+// the server carries on serving.
+func TestSilentConnectionsAreClosed(t *testing.T) {
+	logs := &zktest.Buffer{}
+	opts := testOptions(t, t.TempDir())
+	opts.MaxSessionTimeout = time.Second
+	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	s := startServer(t, opts)
+
+	raw, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	quiet := dial(t, s, zktest.Options{Timeout: 300 * time.Millisecond})
+
+	for name, nc := range map[string]net.Conn{"no handshake": raw, "silent session": quiet.Raw()} {
+		nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadAll(nc); err != nil {
+			t.Fatalf("%s: not closed by the server: %v", name, err)
+		}
+	}
+	for _, want := range []string{
+		"no request before the handshake deadline",
+		fmt.Sprintf("session expired\" session=0x%x", quiet.SessionID),
+	} {
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(logs.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the log lacks %q:\n%s", want, logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	create(t, dial(t, s, zktest.Options{}), "/talking", "", proto.ModePersistent)
+}
+
+// TestClientNotReadingIsClosed: a client that sends requests but never reads the replies is
+// disconnected once a write has been blocked for its session timeout; others carry on.
+func TestClientNotReadingIsClosed(t *testing.T) {
+	logs := &zktest.Buffer{}
+	opts := testOptions(t, t.TempDir())
+	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	s := startServer(t, opts)
+	good := dial(t, s, zktest.Options{})
+	create(t, good, "/big", strings.Repeat("x", 512<<10), proto.ModePersistent)
+
+	deaf := dial(t, s, zktest.Options{Timeout: 500 * time.Millisecond})
+	req := proto.AppendRequest(nil, proto.RequestHeader{Xid: 1, Type: proto.OpGetData}, &proto.PathWatchRequest{Path: "/big"})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		// Up to 256 MB of replies asked for; the writes fail once the server closes.
+		for i := 0; i < 512; i++ {
+			deaf.Raw().SetWriteDeadline(time.Now().Add(30 * time.Second))
+			if _, err := deaf.Raw().Write(req); err != nil {
+				return
+			}
+		}
+	}()
+	waitFor(t, 30*time.Second, func() bool { return len(s.connections()) == 1 })
+	if !strings.Contains(logs.String(), "not reading its replies") {
+		t.Fatalf("the log does not say why the client was closed:\n%s", logs.String())
+	}
+	deaf.Close()
+	<-sent
+	var resp proto.GetDataResponse
+	if h, err := good.Call(proto.OpGetData, &proto.PathWatchRequest{Path: "/big"}, &resp); err != nil || h.Err != 0 || len(resp.Data) != 512<<10 {
+		t.Fatalf("getData after the deaf client: %v %v %d bytes", err, h.Err, len(resp.Data))
+	}
+}
+
+// TestSlowFsyncIsLoggedAndCounted: a log sync over fsync.warningthresholdms is logged and
+// counted in server_stats, as ZooKeeper's fsync_threshold_exceed_count.
+func TestSlowFsyncIsLoggedAndCounted(t *testing.T) {
+	logs := &zktest.Buffer{}
+	opts := testOptions(t, t.TempDir())
+	opts.FsyncWarningThreshold = time.Nanosecond // every sync is slower
+	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	s := startServer(t, opts)
+	create(t, dial(t, s, zktest.Options{}), "/synced", "", proto.ModePersistent)
+	var m struct {
+		ServerStats struct {
+			FsyncThresholdExceedCount int64 `json:"fsync_threshold_exceed_count"`
+		} `json:"server_stats"`
+	}
+	adminGet(t, s, "/commands/server_stats", &m)
+	if m.ServerStats.FsyncThresholdExceedCount < 1 {
+		t.Errorf("fsync_threshold_exceed_count = %d after a synced write", m.ServerStats.FsyncThresholdExceedCount)
+	}
+	if !strings.Contains(logs.String(), "longer than fsync.warningthresholdms") {
+		t.Errorf("no warning logged:\n%s", logs.String())
+	}
 }
 
 func TestMaxClientCnxns(t *testing.T) {
@@ -256,16 +361,8 @@ func TestFourLetterWords(t *testing.T) {
 func TestAdminCommands(t *testing.T) {
 	s := startServer(t, testOptions(t, t.TempDir()))
 	base := "http://" + s.AdminAddr().String()
-	get := func(path string) map[string]any {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
+	get := func(path string) (m map[string]any) {
+		adminGet(t, s, path, &m)
 		return m
 	}
 	m := get("/commands/mntr")
@@ -283,6 +380,19 @@ func TestAdminCommands(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "\nznode_count 5\n") {
 		t.Fatalf("metrics lack znode_count:\n%.2000s", body)
+	}
+}
+
+// adminGet decodes the JSON the admin server answers at path into v.
+func adminGet(t *testing.T, s *Server, path string, v any) {
+	t.Helper()
+	resp, err := http.Get("http://" + s.AdminAddr().String() + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }
 

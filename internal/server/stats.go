@@ -18,6 +18,7 @@ type serverStats struct {
 	leaderChanges   atomic.Int64 // leader changes this member saw
 	election        latencyStats // how long this member knew no leader, each time it found one
 	fsync           latencyStats // log writes with their sync
+	fsyncSlow       atomic.Int64 // log syncs over Options.FsyncWarningThreshold
 	batch           sizeStats    // entries persisted per log write
 	// Client response sizes in bytes: last, largest, and smallest+1 (0 = none yet).
 	respLast, respMax, respMinPlus1 atomic.Int64
@@ -118,10 +119,17 @@ func (c *connStats) observe(d time.Duration, zxid int64) {
 	c.latency.observe(d)
 }
 
+// reset is crst: besides the counters and latencies, ZooKeeper forgets the connection's last
+// request (operation NA, cxid and zxid -1, response time and latency 0).
 func (c *connStats) reset() {
 	c.received.Store(0)
 	c.sent.Store(0)
 	c.latency.reset()
+	c.lastOp.Store(noLastOp)
+	c.lastCxid.Store(-1)
+	c.lastZxid.Store(-1)
+	c.lastResp.Store(0)
+	c.lastLat.Store(0)
 }
 
 // sizeStats keeps count, sum and max of a size, lock-free.
