@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Source is where members look for each other: the PADDOCK_DISCOVER setting.
@@ -43,9 +45,9 @@ func ParseSource(s string) (Source, error) {
 			}
 			name, port = h, n
 		}
-		name = strings.TrimSuffix(name, ".")
-		if name == "" || strings.ContainsAny(name, " ,/") {
-			return bad("bad name")
+		name = strings.TrimSuffix(name, ".") // a fully qualified name's root
+		if name == "" || strings.IndexFunc(name, badNameRune) >= 0 || slices.Contains(strings.Split(name, "."), "") {
+			return bad("bad name") // every label must have a character, and none a blank
 		}
 		return Source{Kind: kind, Name: name, Port: port}, nil
 	case "seeds":
@@ -70,6 +72,12 @@ func ParseSource(s string) (Source, error) {
 		return Source{Kind: kind, Seeds: seeds}, nil
 	}
 	return bad("unknown kind " + kind)
+}
+
+// badNameRune reports a character no DNS name to look up has: blanks, control characters,
+// and the separators of the settings.
+func badNameRune(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || r == ',' || r == '/'
 }
 
 func (s Source) String() string {

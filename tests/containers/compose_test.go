@@ -53,57 +53,37 @@ func TestComposeEnsemble(t *testing.T) {
 	})
 
 	t.Run("kill leader", func(t *testing.T) {
-		s := p.connect()
-		ensurePath(t, s, "/kill")
-		w := &writer{s: s, root: "/kill"}
-		stop, done := make(chan struct{}), make(chan struct{})
-		go w.run(stop, done)
-		stopped := false
-		defer func() {
-			if !stopped {
-				close(stop)
-				<-done
-			}
-		}()
-		w.waitWrites(t, writeTimeout, 0, 100)
-
-		victim, err := p.leader()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("docker kill %s (the leader) after %d acknowledged writes", victim, w.n.Load())
-		mustDocker(t, "kill", "--signal", "KILL", p.container(victim))
-
-		// The survivors elect a leader, and writes resume through the same session.
-		w.waitWrites(t, writeTimeout, w.n.Load(), 100)
-		harness.CheckFor(t, readyTimeout, func() error {
-			l, err := p.leader()
-			if err == nil && l == victim {
-				err = fmt.Errorf("%s still leads", victim)
-			}
-			return err
+		p.leaderFault(t, "/kill", "docker kill (the leader)", func(victim string) {
+			mustDocker(t, "kill", "--signal", "KILL", p.container(victim))
+		}, func(victim string) {
+			mustDocker(t, "start", p.container(victim))
 		})
+	})
 
-		// The killed member comes back and catches up.
-		mustDocker(t, "start", p.container(victim))
-		p.waitReady(readyTimeout)
-		w.waitWrites(t, writeTimeout, w.n.Load(), 50)
-		close(stop)
-		<-done
-		stopped = true
-
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if len(w.errs) > 0 {
-			t.Errorf("%d writes failed with something other than a reconnect, e.g. %v", len(w.errs), w.errs[0])
-		}
-		if n := s.expired.Load(); n > 0 {
-			t.Errorf("the session expired %d times", n)
-		}
-		t.Logf("%d writes acknowledged, %d cut off by the kill (outcome unknown)", len(w.acked), len(w.unknown))
-		for _, m := range members {
-			checkChildren(t, p, m, "/kill", w.acked, w.unknown)
-		}
+	// A network partition: the leader's container leaves the project network (its peers and
+	// its clients lose it at once). The isolated member must stop serving (it can no longer
+	// hear a quorum), the other two elect a leader and take the writes, and once the member is
+	// back on the network it follows and catches up.
+	t.Run("isolate leader", func(t *testing.T) {
+		var network string
+		p.leaderFault(t, "/isolate", "docker network disconnect (the leader)", func(victim string) {
+			id := p.container(victim)
+			network = strings.TrimSpace(mustDocker(t, "inspect", "--format",
+				"{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", id))
+			if network == "" || strings.Contains(network, " ") {
+				t.Fatalf("%s is on networks %q, want one", victim, network)
+			}
+			mustDocker(t, "network", "disconnect", network, id)
+			harness.CheckFor(t, readyTimeout, func() error {
+				if err := containerHealth(id); err == nil {
+					return fmt.Errorf("%s still says it is ready, cut off from its peers", victim)
+				}
+				return nil
+			})
+		}, func(victim string) {
+			// The service name is the alias its peers resolve.
+			mustDocker(t, "network", "connect", "--alias", victim, network, p.container(victim))
+		})
 	})
 
 	t.Run("rolling restart", func(t *testing.T) {
@@ -290,4 +270,68 @@ func TestComposeObserver(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// leaderFault runs a writer on one session under root, injects fault on the leader, checks
+// that writes resume under a new leader, heals the old leader, and checks that it catches up:
+// every member ends with every acknowledged write (and nothing that was not tried), no write
+// failed with anything but a reconnect, and the session never expired.
+func (p *project) leaderFault(t *testing.T, root, what string, fault, heal func(victim string)) {
+	t.Helper()
+	p.waitReady(readyTimeout)
+	s := p.connect()
+	ensurePath(t, s, root)
+	w := &writer{s: s, root: root}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go w.run(stop, done)
+	stopped := false
+	defer func() {
+		if !stopped {
+			close(stop)
+			<-done
+		}
+	}()
+	w.waitWrites(t, writeTimeout, 0, 100)
+
+	victim, err := p.leader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %s after %d acknowledged writes", what, victim, w.n.Load())
+	fault(victim)
+
+	// The survivors elect a leader, and writes resume through the same session.
+	w.waitWrites(t, writeTimeout, w.n.Load(), 100)
+	harness.CheckFor(t, readyTimeout, func() error {
+		for _, m := range p.services {
+			if m == victim {
+				continue
+			}
+			if mode, err := p.mode(m); err == nil && mode == "leader" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no member but %s leads", victim)
+	})
+
+	// The old leader comes back and catches up.
+	heal(victim)
+	p.waitReady(readyTimeout)
+	w.waitWrites(t, writeTimeout, w.n.Load(), 50)
+	close(stop)
+	<-done
+	stopped = true
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.errs) > 0 {
+		t.Errorf("%d writes failed with something other than a reconnect, e.g. %v", len(w.errs), w.errs[0])
+	}
+	if n := s.expired.Load(); n > 0 {
+		t.Errorf("the session expired %d times", n)
+	}
+	t.Logf("%d writes acknowledged, %d cut off by the fault (outcome unknown)", len(w.acked), len(w.unknown))
+	for _, m := range p.services {
+		checkChildren(t, p, m, root, w.acked, w.unknown)
+	}
 }
