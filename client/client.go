@@ -369,8 +369,10 @@ func (c *Client) stopping() bool {
 // nodes at once rather than at expiry), waiting at most a few seconds for the answer, then
 // shuts the client down. Requests still waiting fail with ErrClosed and every watch gets
 // EventNotWatching. Events still queued for persistent watches are dropped. Close returns
-// once the client's goroutines have ended; calling it again does nothing. It returns nil, or
-// the reason the server did not confirm the end of the session.
+// once the client's goroutines have ended. It may be called again, and from several
+// goroutines at once: every call returns once the client has ended, and only the first does
+// anything. It returns nil, or (to the first call only) the reason the server did not
+// confirm the end of the session.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closing {

@@ -10,6 +10,11 @@ import (
 
 // Barrier is Curator's DistributedBarrier: the barrier is up while its node exists, and
 // waiters block until it is removed.
+//
+// The node is persistent, so neither a connection loss nor a session expiry (of the setter's
+// session or a waiter's) changes the barrier: Set and Remove retry through both, and Wait
+// keeps waiting with the next connection or session and returns nil once the node is gone,
+// even when it was removed while the waiter was cut off. Only ctx ends a Wait early.
 type Barrier struct {
 	s    *Session
 	path string
@@ -39,7 +44,8 @@ func (b *Barrier) Remove(ctx context.Context) error {
 	})
 }
 
-// Wait blocks until the barrier is not set, or ctx ends.
+// Wait blocks until the barrier is not set, or ctx ends (returning ctx's error). Connection
+// and session losses are waited through (see Barrier).
 func (b *Barrier) Wait(ctx context.Context) error {
 	if b.err != nil {
 		return b.err
@@ -71,8 +77,12 @@ func (b *Barrier) Wait(ctx context.Context) error {
 // ephemeral node <path>/<uuid> (with the Session's default data); the last to arrive creates
 // <path>/ready, and the last to leave deletes it.
 //
-// A member whose session is lost while in the barrier is no longer counted (its node is
-// gone): Enter and Leave then fail with ErrLockLost.
+// Connection losses are retried through: the member's node lives on with its session. A
+// member whose session is lost (StateLost) while in the barrier is no longer counted (its
+// node is gone, or goes when the ensemble expires that session): Enter and Leave then fail
+// with ErrLockLost as soon as the Session reports the loss, and the node is deleted in the
+// background. Until the ensemble has expired the lost session, the other members may still
+// count its node, as in Curator. A DoubleBarrier is for one goroutine at a time.
 type DoubleBarrier struct {
 	s         *Session
 	path      string
@@ -93,32 +103,17 @@ func NewDoubleBarrier(s *Session, path string, memberQty int) *DoubleBarrier {
 	return &DoubleBarrier{s: s, path: path, memberQty: memberQty, ours: join(path, newUUID()), ready: join(path, "ready"), err: err}
 }
 
-// Enter joins the barrier and waits until memberQty members have joined.
+// Enter joins the barrier and waits until memberQty members have joined. It retries through
+// connection losses; when the session that created this member's node is lost (StateLost)
+// before the barrier is full, it returns ErrLockLost at once, without waiting for the next
+// session: the node is gone (or about to go) with that session, so this member no longer
+// counts. Entering again then joins with a new node.
 func (d *DoubleBarrier) Enter(ctx context.Context) error {
 	if d.err != nil {
 		return d.err
 	}
-	c, gen, err := d.s.current(ctx)
-	if err != nil {
-		return err
-	}
-	d.gen = gen
-	readyExists, _, readyc, err := c.ExistsW(ctx, d.ready)
-	if err != nil {
-		return err
-	}
-	if err := d.s.retry(ctx, func(c *client.Client) error {
-		_, err := create(ctx, c, d.ours, d.s.data(nil), client.ModeEphemeral)
-		if errors.Is(err, client.ErrNodeExists) {
-			return nil
-		}
-		return err
-	}); err != nil {
-		return err
-	}
-	if readyExists {
-		return nil
-	}
+	var readyExists bool
+	var readyc <-chan client.WatchEvent
 	var b backoff
 	for {
 		if err := b.pause(ctx); err != nil {
@@ -128,8 +123,51 @@ func (d *DoubleBarrier) Enter(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		readyExists, _, readyc, err = c.ExistsW(ctx, d.ready)
+		if err == nil {
+			_, err = create(ctx, c, d.ours, d.s.data(nil), client.ModeEphemeral)
+			if errors.Is(err, client.ErrNodeExists) {
+				// Our create whose reply was lost: keep it if this session made it; one of
+				// an earlier session is deleted and made again, as is one gone meanwhile.
+				var ok bool
+				var st client.Stat
+				ok, st, err = c.Exists(ctx, d.ours)
+				switch {
+				case err != nil:
+				case !ok:
+					continue
+				case st.EphemeralOwner != c.SessionID():
+					if err = ignoreNoNode(c.Delete(ctx, d.ours, client.AnyVersion)); err == nil {
+						continue
+					}
+				}
+			}
+		}
+		if err == nil {
+			d.gen = gen
+			break
+		}
+		if !retryable(err) {
+			return err
+		}
+	}
+	if readyExists {
+		return nil
+	}
+	b = backoff{}
+	for {
+		if err := b.pause(ctx); err != nil {
+			return err
+		}
+		if err := d.checkSession(); err != nil {
+			return err
+		}
+		c, gen, err := d.s.current(ctx)
+		if err != nil {
+			return err
+		}
 		if gen != d.gen {
-			return ErrLockLost
+			return d.lost()
 		}
 		kids, err := c.GetChildren(ctx, d.path)
 		if err != nil {
@@ -148,24 +186,59 @@ func (d *DoubleBarrier) Enter(ctx context.Context) error {
 			}
 			continue
 		}
+		if readyc == nil {
+			// The watch failed to be set (connection loss): set it again.
+			var ok bool
+			ok, _, readyc, err = c.ExistsW(ctx, d.ready)
+			if err != nil {
+				if retryable(err) {
+					readyc = nil
+					continue
+				}
+				return err
+			}
+			if ok {
+				return nil
+			}
+		}
 		select {
 		case ev := <-readyc:
 			if ev.Type == client.EventNodeCreated {
 				return nil
 			}
-			// The watch ended with its session; set it again.
-			if _, _, readyc, err = c.ExistsW(ctx, d.ready); err != nil && !retryable(err) {
-				return err
-			}
+			// The watch ended with its session (EventNotWatching): look again.
+			readyc = nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
+// checkSession returns ErrLockLost (see lost) when the session our node belongs to has been
+// lost. It does not wait for a new session, so a member hears of the loss at once.
+func (d *DoubleBarrier) checkSession() error {
+	if gen, _ := d.s.generation(); gen != d.gen {
+		return d.lost()
+	}
+	return nil
+}
+
+// lost gives up our node, which belongs to a lost session: it is deleted in the background
+// (it may linger on the servers until they expire that session, and would be counted as a
+// member meanwhile), and a later Enter joins with a new node. It returns ErrLockLost.
+func (d *DoubleBarrier) lost() error {
+	old := d.ours
+	d.ours = join(d.path, newUUID())
+	d.s.background(func(ctx context.Context) { _ = d.s.deleteGuaranteed(ctx, old) })
+	return ErrLockLost
+}
+
 // Leave leaves the barrier and waits until every member has left (Curator's algorithm: the
 // lowest member waits for the highest, the others delete their node and wait for the
-// lowest).
+// lowest). It retries through connection losses; when the session that created this member's
+// node is lost before Leave has deleted that node, it returns ErrLockLost at once (the other
+// members see this one leave when its node goes). Once its node is deleted, a lost session
+// only means waiting on with the next one.
 func (d *DoubleBarrier) Leave(ctx context.Context) error {
 	if d.err != nil {
 		return d.err
@@ -174,9 +247,17 @@ func (d *DoubleBarrier) Leave(ctx context.Context) error {
 	shouldExist := true
 	var b backoff
 	for {
+		if shouldExist {
+			if err := d.checkSession(); err != nil {
+				return err
+			}
+		}
 		c, gen, err := d.s.current(ctx)
 		if err != nil {
 			return err
+		}
+		if shouldExist && gen != d.gen {
+			return d.lost()
 		}
 		kids, err := c.GetChildren(ctx, d.path)
 		if errors.Is(err, client.ErrNoNode) {
@@ -196,9 +277,6 @@ func (d *DoubleBarrier) Leave(ctx context.Context) error {
 		}
 		i := slices.Index(kids, ourName)
 		if i < 0 && shouldExist {
-			if gen != d.gen {
-				return ErrLockLost
-			}
 			return errors.New("recipe: double barrier: our node is missing")
 		}
 		if len(kids) == 1 {

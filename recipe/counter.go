@@ -13,6 +13,16 @@ import (
 // SharedCount is Curator's SharedCount: an int32 shared by processes, stored in its node as
 // 4 bytes big-endian. It caches the value, watches the node, and reads it again on every
 // reconnection; OnChange hears of every change it sees.
+//
+// The node is persistent: a connection loss or a session expiry changes nothing on the
+// ensemble. While the connection is lost, Count and VersionedCount return the last value
+// read, which may be stale; on reconnection (with the same session or, after StateLost, a new
+// one) the value is read again, and a change made meanwhile is reported to onChange. SetCount
+// retries through both (it is idempotent). TrySetCount makes one attempt: when its request
+// is cut off it fails with client.ErrConnectionLoss (it may or may not have been applied) or,
+// when the session ends meanwhile, with client.ErrSessionExpired or client.ErrClosed; read
+// VersionedCount again before the next attempt, which fails at a stale version rather than
+// applying twice.
 type SharedCount struct {
 	s        *Session
 	path     string
@@ -168,7 +178,8 @@ func (sc *SharedCount) SetCount(ctx context.Context, v int32) error {
 }
 
 // TrySetCount sets the value only if the node is still at version (from VersionedCount), and
-// reports whether it did; when it did not, the cached value is refreshed.
+// reports whether it did; when it did not, the cached value is refreshed. It is not retried
+// through a connection loss (see SharedCount).
 func (sc *SharedCount) TrySetCount(ctx context.Context, version, v int32) (bool, error) {
 	c, _, err := sc.s.current(ctx)
 	if err != nil {
@@ -203,6 +214,13 @@ func (sc *SharedCount) Close() error {
 // AtomicLong is Curator's DistributedAtomicLong: an int64 in its node as 8 bytes big-endian
 // (a missing or empty node reads as 0), changed by optimistic compare-and-set on the node's
 // version, retried until it succeeds or the context ends.
+//
+// The node is persistent, so session expiry loses nothing. Reads retry through connection
+// losses and session changes (waiting for the next connection or session). A change whose
+// conditional write is cut off fails with client.ErrConnectionLoss (or, when the session ends
+// meanwhile, client.ErrSessionExpired or client.ErrClosed) rather than being tried again: it
+// may or may not have been applied, and trying again could apply it twice. A change that
+// fails otherwise was not applied; one that succeeds was applied exactly once.
 type AtomicLong struct {
 	s    *Session
 	path string

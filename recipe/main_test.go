@@ -87,20 +87,29 @@ func contendMutex(ctx context.Context, m *recipe.Mutex, marker string, rounds, v
 		if !takeMarker(marker) {
 			violations.Add(1)
 		}
-		t := time.NewTimer(holdFor())
-		select {
-		case <-t.C:
-		case <-m.Lost():
-		}
-		t.Stop()
-		os.Remove(marker)
-		uctx, cancel := context.WithTimeout(context.Background(), waitTime)
-		err := m.Unlock(uctx)
-		cancel()
-		if err != nil && !errors.Is(err, recipe.ErrLockLost) {
+		if err := holdAndRelease(m.Lost(), func() { os.Remove(marker) }, m.Unlock); err != nil {
 			return err
 		}
 		rounds.Add(1)
+	}
+	return nil
+}
+
+// holdAndRelease holds what a contender just acquired for a moment, or until lost says it
+// is gone, then calls leave (the contender's own bookkeeping) and releases it with release,
+// for which ErrLockLost counts as done.
+func holdAndRelease(lost <-chan struct{}, leave func(), release func(context.Context) error) error {
+	t := time.NewTimer(holdFor())
+	select {
+	case <-t.C:
+	case <-lost:
+	}
+	t.Stop()
+	leave()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTime)
+	defer cancel()
+	if err := release(ctx); err != nil && !errors.Is(err, recipe.ErrLockLost) {
+		return err
 	}
 	return nil
 }

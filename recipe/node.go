@@ -16,8 +16,12 @@ import (
 // sequence number. With protection, sequential and ephemeral creates use Curator's protected
 // names.
 //
-// While a lost session's ephemeral node lingers (until the ensemble expires that session),
-// a non-sequential node is not created again: it is watched and re-created when it goes.
+// A connection loss changes nothing: the node lives on with its session, and the watch is
+// set again on reconnection. On session expiry (StateLost) an ephemeral node goes with the
+// session and is created again, with the current data, once the next session is
+// established. While a lost session's ephemeral node lingers (until the ensemble expires
+// that session), a non-sequential node is not created again: it is watched and re-created
+// when it goes.
 type PersistentNode struct {
 	s         *Session
 	base      string
@@ -242,6 +246,13 @@ func (n *PersistentNode) Close(ctx context.Context) error {
 
 // GroupMember is Curator's GroupMember: each member of a group is an ephemeral
 // PersistentNode <path>/<id> holding its payload, and a TreeCache of <path> lists the members.
+//
+// A member stays registered through connection losses (its node lives on with the session).
+// When its session expires, its node goes and the other members see it leave; it registers
+// again, with the same id and its current payload, as soon as the next session is
+// established (and the lost session's node is gone), and the others see it join again. No
+// error is reported: Session.Listen tells of StateLost. Members is the cache's view: while
+// the connection is lost it may be stale, and it is reloaded on reconnection.
 type GroupMember struct {
 	node  *PersistentNode
 	cache *TreeCache

@@ -30,6 +30,14 @@ var bodies = []body{
 	{"TreeCache", testTreeCache},
 	{"PersistentNode", testPersistentNode},
 	{"GroupMember", testGroupMember},
+	{"RWMutexLost", testRWMutexLost},
+	{"SemaphoreLost", testSemaphoreLost},
+	{"BarrierLost", testBarrierLost},
+	{"DoubleBarrierLost", testDoubleBarrierLost},
+	{"SharedCountLost", testSharedCountLost},
+	{"AtomicLongLost", testAtomicLongLost},
+	{"QueueLost", testQueueLost},
+	{"GroupMemberLost", testGroupMemberLost},
 }
 
 // TestRecipes runs every body against Apache ZooKeeper 3.8 and against paddock, one server of

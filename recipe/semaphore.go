@@ -15,7 +15,10 @@ import (
 // use the same maxLeases.
 //
 // A Lease is lost, like a Mutex hold, when the Session enters an error state of its
-// ErrorPolicy; its node is then deleted as soon as possible.
+// ErrorPolicy (by default on a connection loss, before the ensemble can expire the session):
+// Lost's channel is closed, Release returns ErrLockLost, and the node is deleted as soon as
+// possible, so the lease goes to the next contender. An Acquire that is waiting when the
+// lock at <path>/locks is lost that way gives up its lease node and starts again.
 type Semaphore struct {
 	s         *Session
 	lock      *Mutex
@@ -89,6 +92,11 @@ func (sem *Semaphore) lease(ctx context.Context) (*Lease, error) {
 		return nil, err
 	}
 	ours := nodeName(path)
+	// The lock keeps two contenders from creating lease nodes that both wait: when it is lost
+	// while we wait (the connection was lost, the session may live on), another contender
+	// can take it and add its lease node, and once both wait for fewer than maxLeases
+	// others, neither would ever get a lease. Start again instead, under the lock.
+	lockLost := sem.lock.Lost()
 	var b backoff
 	for {
 		err := func() error {
@@ -112,6 +120,8 @@ func (sem *Semaphore) lease(ctx context.Context) (*Lease, error) {
 			select {
 			case <-wch:
 				return errWake
+			case <-lockLost:
+				return errNodeGone
 			case <-ctx.Done():
 				return ctx.Err()
 			}

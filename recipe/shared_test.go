@@ -427,6 +427,9 @@ func testPersistentNode(t *testing.T, e *env) {
 	blockAll(ps)
 	log.waitFor(t, recipe.StateLost, 1)
 	unblockAll(ps)
+	// Until the next session is established, Client is the lost one, and its node (which the
+	// server may not have expired yet) would pass for the re-created one.
+	log.waitFor(t, recipe.StateReconnected, 1)
 	harness.CheckFor(t, waitTime, owned("v2"))
 	must(t, n.Close(ctx(t)))
 	if ok, _, err := c.Exists(ctx(t), path); ok || err != nil {

@@ -22,10 +22,11 @@ const (
 )
 
 // ParseArgs parses `paddock cli`'s arguments the way zkCli.sh does: flags first (-server,
-// -timeout in ms, -r, -waitforconnection, plus --json), each also accepted with two dashes
-// and as -flag=value; the first argument that is not a flag starts the command, and
-// everything after it belongs to the command. Unlike zkCli.sh it refuses flags it does not
-// know (zkCli.sh ignores them), and -client-configuration, since it cannot honour it.
+// -timeout in ms, -r, -waitforconnection, -client-configuration file, plus --json), each
+// also accepted with two dashes and as -flag=value; the first argument that is not a flag
+// starts the command, and everything after it belongs to the command. Unlike zkCli.sh it
+// refuses flags it does not know (zkCli.sh ignores them). The client configuration file is
+// read by Run, which reports a missing one as zkCli.sh does.
 func ParseArgs(args []string) (Options, []string, error) {
 	o := Options{Server: DefaultServer, Timeout: DefaultTimeout}
 	for i := 0; i < len(args); i++ {
@@ -81,7 +82,7 @@ func ParseArgs(args []string) (Options, []string, error) {
 		case "h", "help":
 			return o, nil, ErrHelp
 		case "client-configuration":
-			err = fmt.Errorf("%w: -client-configuration is not supported (no TLS or SASL client settings)", ErrUsage)
+			o.ClientConfig, err = value()
 		default:
 			err = fmt.Errorf("%w: unknown flag %s", ErrUsage, a)
 		}
@@ -94,7 +95,7 @@ func ParseArgs(args []string) (Options, []string, error) {
 
 // Usage is the verb's usage text.
 const Usage = `usage: paddock cli [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r]
-                   [-waitforconnection] [--json] [cmd args...]
+                   [-waitforconnection] [-client-configuration file] [--json] [cmd args...]
 
 A command-line client for ZooKeeper-protocol servers, compatible with zkCli.sh: the same
 flags, commands and output. With a command it runs that one command and exits 1 (127 for
@@ -107,6 +108,8 @@ flags:
   -timeout ms                       session timeout in milliseconds (default 30000)
   -r                                allow a read-only server
   -waitforconnection                wait until connected (up to the timeout) before the command
+  -client-configuration file        ZooKeeper client settings (Java properties); jute.maxbuffer
+                                    is applied, other ZooKeeper settings are ignored
   --json                            print one JSON object per command result (and watch event)
 `
 

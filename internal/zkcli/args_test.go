@@ -28,7 +28,9 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-timeout", "ten"}, Options{}, nil, ErrUsage},
 		{[]string{"-bogus", "ls"}, Options{}, nil, ErrUsage},
 		{[]string{"-r=1"}, Options{}, nil, ErrUsage},
-		{[]string{"-client-configuration", "f"}, Options{}, nil, ErrUsage},
+		{[]string{"-client-configuration", "zk.properties", "ls", "/"}, Options{Server: DefaultServer, Timeout: DefaultTimeout, ClientConfig: "zk.properties"}, []string{"ls", "/"}, nil},
+		{[]string{"--client-configuration=c.properties"}, Options{Server: DefaultServer, Timeout: DefaultTimeout, ClientConfig: "c.properties"}, nil, nil},
+		{[]string{"-client-configuration"}, Options{}, nil, ErrUsage},
 		{[]string{"-h"}, Options{}, nil, ErrHelp},
 	} {
 		o, cmd, err := ParseArgs(tc.args)

@@ -41,6 +41,7 @@ func startSession(wg *sync.WaitGroup, host string, o Options, onConnect func(*cl
 	opts := client.Options{
 		SessionTimeout: o.Timeout,
 		ReadOnly:       o.ReadOnly,
+		MaxFrameSize:   o.MaxBuffer,
 		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
 			if err != nil {

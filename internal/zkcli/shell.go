@@ -25,6 +25,12 @@ type Options struct {
 	ReadOnly          bool          // -r: a read-only server will do
 	WaitForConnection bool          // -waitforconnection
 	JSON              bool          // --json: one JSON object per result instead of text
+	// ClientConfig is -client-configuration: a Java properties file of ZooKeeper client
+	// settings, read by Run before it connects (see loadClientConfig).
+	ClientConfig string
+	// MaxBuffer bounds a reply frame (the client's MaxFrameSize); 0 means the client's
+	// default. The client configuration's jute.maxbuffer sets it.
+	MaxBuffer int
 
 	// Version is what `version` prints after "ZooKeeper CLI version: ".
 	Version string
@@ -83,6 +89,17 @@ func Run(o Options, cmd []string) int {
 	}
 	if !o.JSON {
 		sh.con.write(sh.con.out, "Connecting to "+o.Server+"\n")
+	}
+	if o.ClientConfig != "" {
+		cs, err := loadClientConfig(o.ClientConfig)
+		if err != nil {
+			sh.con.write(sh.con.err, err.msg+"\n")
+			return err.exit
+		}
+		sh.con.write(sh.con.err, cs.noteUnknown(o.ClientConfig))
+		if cs.maxBuffer > 0 {
+			sh.opts.MaxBuffer = cs.maxBuffer
+		}
 	}
 	sh.connect(o.Server)
 	if o.WaitForConnection && !sh.sess.waitReady(o.Timeout) {

@@ -6,11 +6,11 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/paddock/paddock/client"
+	"github.com/paddock/paddock/internal/zktest"
 	"github.com/paddock/paddock/tests/harness"
 )
 
@@ -204,19 +204,4 @@ func TestShellComplete(t *testing.T) {
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and polling readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = zktest.Buffer

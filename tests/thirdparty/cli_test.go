@@ -27,7 +27,7 @@ import (
 // cliTimeout bounds one paddock cli process.
 const cliTimeout = 30 * time.Second
 
-// cliServerOpts turn on TTL nodes, which the session script creates.
+// cliServerOpts turn on TTL nodes, which the scripts create.
 var cliServerOpts = serverOpts{Properties: map[string]string{"zookeeper.extendedTypesEnabled": "true"}}
 
 // TestCliSession feeds testdata/cli_session.txt to one zkCli.sh session and then to one
@@ -64,9 +64,23 @@ func TestCliSession(t *testing.T) {
 // TestCliOneShot runs each command of testdata/cli_oneshot.txt as its own process of both
 // clients, `... -server host:port cmd args...`, and compares their output and exit codes.
 func TestCliOneShot(t *testing.T) {
+	cliOneShot(t, "testdata/cli_oneshot.txt", cliServerOpts)
+}
+
+// TestCliReconfigStandalone runs testdata/cli_reconfig.txt as TestCliOneShot does, against
+// standalone servers with reconfigEnabled=true and ACLs off: reconfig is enabled but there
+// is no ensemble to change.
+func TestCliReconfigStandalone(t *testing.T) {
+	cliOneShot(t, "testdata/cli_reconfig.txt", serverOpts{
+		Properties: map[string]string{"zookeeper.skipACL": "yes"},
+		Config:     []string{"reconfigEnabled=true"},
+	})
+}
+
+func cliOneShot(t *testing.T, path string, o serverOpts) {
 	requireZkCli(t)
-	tr := readTranscript(t, "testdata/cli_oneshot.txt")
-	forEachTarget(t, serverOpts{}, func(t *testing.T, tg string, srv *harness.Server) {
+	tr := readTranscript(t, path)
+	forEachTarget(t, o, func(t *testing.T, tg string, srv *harness.Server) {
 		// All of zkCli's, then all of paddock cli's: the commands end where they started.
 		run := func(do func(args []string) ([]byte, int)) [][]string {
 			norm := newNormalizer(srv.Addr())

@@ -172,6 +172,9 @@ var (
 	msecRe = regexp.MustCompile(`^time = \d+ msec$`)
 )
 
+// cliVersion starts what zkCli's version command prints.
+const cliVersion = "ZooKeeper CLI version: "
+
 func (n *normalizer) line(l string) string {
 	if n.addr != "" {
 		l = strings.ReplaceAll(l, n.addr, "<server>")
@@ -184,6 +187,9 @@ func (n *normalizer) line(l string) string {
 	})
 	if msecRe.MatchString(l) {
 		return "time = <ms> msec"
+	}
+	if strings.HasPrefix(l, cliVersion) {
+		return cliVersion + "<version>" // ZooKeeper's release, or paddock's
 	}
 	for _, r := range idRules {
 		m := r.re.FindStringSubmatchIndex(l)

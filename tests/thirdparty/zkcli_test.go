@@ -164,14 +164,18 @@ func unorder(cmd string, lines []string) []string {
 
 var whoamiID = regexp.MustCompile(`^[a-z][a-z0-9]*: `)
 
+// javaFrame matches a line of a Java stack trace below the exception: "\tat ..." or "\t... 6 more".
+var javaFrame = regexp.MustCompile(`^\t(at |\.\.\. \d+ more$)`)
+
 // zkCliLines normalizes zkCli's output and splits off what its event thread prints
 // asynchronously: the WATCHER blocks. Node events are returned in order; session state
-// events (type:None) are dropped, as are SLF4J's complaints and blank lines.
+// events (type:None) are dropped, as are SLF4J's complaints, the frames of Java stack traces
+// (paddock cli prints an exception's message and cause only) and blank lines.
 func zkCliLines(norm *normalizer, out []byte) (lines, events []string) {
 	for _, l := range strings.Split(string(out), "\n") {
 		l = strings.TrimRight(l, "\r")
 		switch {
-		case strings.TrimSpace(l) == "", l == "WATCHER::", strings.HasPrefix(l, "SLF4J:"):
+		case strings.TrimSpace(l) == "", l == "WATCHER::", strings.HasPrefix(l, "SLF4J:"), javaFrame.MatchString(l):
 		case strings.HasPrefix(l, "WatchedEvent "):
 			if !strings.Contains(l, " type:None ") {
 				events = append(events, norm.line(l))
