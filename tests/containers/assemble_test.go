@@ -120,7 +120,9 @@ func replicaNames(ns ...int) []string {
 func (p *project) scale(n int) {
 	p.t.Helper()
 	p.env = append(p.env, "PADDOCK_REPLICAS="+strconv.Itoa(n)) // the last one counts
-	if _, err := p.compose(3*time.Minute, "up", "--detach", "--no-deps"); err != nil {
+	if _, err := retryPortRace(p.t, func() (string, error) {
+		return p.compose(3*time.Minute, "up", "--detach", "--no-deps")
+	}); err != nil {
 		p.t.Fatal(err)
 	}
 }
@@ -299,7 +301,7 @@ func TestAssembleCompose(t *testing.T) {
 				t.Errorf("the refusal does not say %q:\n%s", want, out)
 			}
 		}
-		mustDocker(t, "start", p.replica(3))
+		startContainer(t, p.replica(3))
 		p.waitReplicasReady(readyTimeout, 1, 2, 3)
 		p.waitMembership(readyTimeout, 2, "1:participant", "2:participant", "3:participant")
 	})
@@ -323,7 +325,7 @@ func TestAssembleRandomOrder(t *testing.T) {
 	rand.New(rand.NewPCG(seed, seed)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 	t.Logf("start order %v (seed %d)", order, seed)
 	for i, n := range order {
-		mustDocker(t, "start", p.replica(n))
+		startContainer(t, p.replica(n))
 		// It waits for the others, says what for, and stays alive.
 		harness.CheckFor(t, readyTimeout, func() error {
 			err := containerHealth(p.replica(n))

@@ -56,7 +56,7 @@ func TestComposeEnsemble(t *testing.T) {
 		p.leaderFault(t, "/kill", "docker kill (the leader)", func(victim string) {
 			mustDocker(t, "kill", "--signal", "KILL", p.container(victim))
 		}, func(victim string) {
-			mustDocker(t, "start", p.container(victim))
+			startContainer(t, p.container(victim))
 		})
 	})
 
@@ -82,7 +82,12 @@ func TestComposeEnsemble(t *testing.T) {
 			})
 		}, func(victim string) {
 			// The service name is the alias its peers resolve.
-			mustDocker(t, "network", "connect", "--alias", victim, network, p.container(victim))
+			id := p.container(victim)
+			if _, err := retryPortRace(t, func() (string, error) {
+				return dockerCmd("network", "connect", "--alias", victim, network, id)
+			}); err != nil {
+				t.Fatal(err)
+			}
 		})
 	})
 
@@ -119,7 +124,7 @@ func TestComposeEnsemble(t *testing.T) {
 			mustDocker(t, "stop", "--time", "30", id)
 			// The other two carry the load while it is down.
 			l.waitOps(t, writeTimeout, l.ops.Load(), 50)
-			mustDocker(t, "start", id)
+			startContainer(t, id)
 			p.waitReady(readyTimeout)
 			l.waitOps(t, writeTimeout, l.ops.Load(), 50)
 		}

@@ -137,6 +137,35 @@ func dockerCmd(args ...string) (string, error) {
 	return run(time.Minute, nil, "docker", args...)
 }
 
+// portRace reports whether err is Docker failing to publish a port because another
+// process took the host port it picked: the daemon hands out host ports from the kernel's
+// ephemeral range without holding them, so a port that a concurrent test's socket just got
+// fails the container's start. The daemon picks another port when asked again.
+func portRace(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "address already in use")
+}
+
+// retryPortRace runs f until it succeeds, fails for another reason, or lost the port race
+// of portRace five times.
+func retryPortRace(t *testing.T, f func() (string, error)) (string, error) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		out, err := f()
+		if !portRace(err) || attempt == 5 {
+			return out, err
+		}
+		t.Logf("a published port was taken by another process meanwhile; trying again: %v", firstLine(err.Error()))
+	}
+}
+
+// startContainer starts a stopped container (published ports included: see portRace).
+func startContainer(t *testing.T, id string) {
+	t.Helper()
+	if _, err := retryPortRace(t, func() (string, error) { return dockerCmd("start", id) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // mustDocker runs the docker CLI and fails the test on an error.
 func mustDocker(t *testing.T, args ...string) string {
 	t.Helper()

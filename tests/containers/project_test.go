@@ -60,7 +60,7 @@ func (p *project) compose(timeout time.Duration, args ...string) (string, error)
 func (p *project) up(services ...string) {
 	p.t.Helper()
 	args := append([]string{"up", "--detach", "--no-deps"}, services...)
-	if _, err := p.compose(3*time.Minute, args...); err != nil {
+	if _, err := retryPortRace(p.t, func() (string, error) { return p.compose(3*time.Minute, args...) }); err != nil {
 		p.t.Fatal(err)
 	}
 	if len(services) == 0 {
