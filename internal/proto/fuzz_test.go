@@ -2,6 +2,7 @@ package proto
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 )
 
@@ -33,8 +34,16 @@ func FuzzRequest(f *testing.F) {
 		if !ok || r == nil {
 			return
 		}
-		if err := Unmarshal(body, r); err != nil {
+		view, _ := NewRequest(Op(op))
+		err, verr := Unmarshal(body, r), UnmarshalView(body, view)
+		if (err == nil) != (verr == nil) {
+			t.Fatalf("Unmarshal says %v, UnmarshalView %v", err, verr)
+		}
+		if err != nil {
 			return
+		}
+		if !reflect.DeepEqual(r, view) {
+			t.Fatalf("UnmarshalView decoded %+v, Unmarshal %+v", view, r)
 		}
 		again, _ := NewRequest(Op(op))
 		if err := Unmarshal(Marshal(nil, r), again); err != nil {

@@ -4,14 +4,16 @@
 // It uses the standard library only and no reflection. Records encode by appending to a
 // caller-owned byte slice (so buffers can be pooled) and decode from a byte slice with a sticky
 // error: a malformed or truncated record yields ErrMalformed (wrapped with the field that failed),
-// never a panic. Decoded strings are copies; decoded []byte fields alias the input buffer unless a
-// record's doc says otherwise, so a caller that keeps them must copy or keep the frame alive.
+// never a panic. Decoded strings are copies (UnmarshalView's alias the input); decoded []byte
+// fields alias the input buffer unless a record's doc says otherwise, so a caller that keeps
+// them must copy or keep the frame alive.
 package proto
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // DefaultMaxBuffer is jute.maxbuffer's default: the largest frame and the largest single
@@ -82,6 +84,8 @@ type Decoder struct {
 	// Max bounds the length of any single buffer, string or vector count. Zero means
 	// DefaultMaxBuffer.
 	Max int
+	// view makes strings alias the input instead of copying it (UnmarshalView).
+	view bool
 }
 
 // NewDecoder returns a decoder over b with the default length bound.
@@ -174,7 +178,11 @@ func (d *Decoder) String() string {
 	if n <= 0 {
 		return ""
 	}
-	return string(d.take(n, "string"))
+	p := d.take(n, "string")
+	if d.view && p != nil {
+		return unsafe.String(&p[0], len(p))
+	}
+	return string(p)
 }
 
 // StringView reads a string as String does, returning its bytes without a copy: they alias

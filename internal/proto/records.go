@@ -20,6 +20,21 @@ func Unmarshal(b []byte, r Record) error {
 	return nil
 }
 
+// UnmarshalView is Unmarshal without copying strings: r's strings alias b, so r must not be
+// used once b changes. It is for checking a request whose bytes are what is kept.
+func UnmarshalView(b []byte, r Record) error {
+	d := Decoder{b: b, view: true}
+	r.Decode(&d)
+	if d.err != nil {
+		return d.err
+	}
+	if d.Len() != 0 {
+		d.fail("trailing bytes")
+		return d.err
+	}
+	return nil
+}
+
 // Marshal appends r's encoding to b.
 func Marshal(b []byte, r Record) []byte {
 	e := Encoder{B: b}

@@ -65,6 +65,13 @@ type conn struct {
 
 	dirty bool // replies queued by the apply goroutine, writer not yet woken (apply goroutine only)
 
+	// check holds the records the reader decodes the common writes into (see record).
+	check struct {
+		set    proto.SetDataRequest
+		create proto.CreateRequest
+		del    proto.DeleteRequest
+	}
+
 	closed    atomic.Bool
 	closedc   chan struct{}
 	closeOnce sync.Once
@@ -579,24 +586,48 @@ func (c *conn) handle(frame []byte) bool {
 		}
 		return true
 	}
-	req, known := proto.NewRequest(h.Type)
+	write := h.Type.IsWrite()
+	req, known := c.record(h.Type, write)
 	if !known || h.Type == proto.OpDeleteContainer || h.Type == proto.OpCreateSession {
 		s.log.Info("closing connection: unknown opcode", "remote", c.remote, "op", int32(h.Type))
 		c.unimplemented(h.Xid)
 		return false
 	}
 	if req != nil {
-		if err := proto.Unmarshal(body, req); err != nil || !wellFormed(req) {
+		// A write's record is only checked: its txn carries the body as it came, so its
+		// strings need not be copies of the frame.
+		unmarshal := proto.Unmarshal
+		if write {
+			unmarshal = proto.UnmarshalView
+		}
+		if err := unmarshal(body, req); err != nil || !wellFormed(req) {
 			s.log.Info("malformed request", "remote", c.remote, "op", h.Type.String(), "err", err)
 			c.replyInOrder(h.Xid, proto.CodeMarshallingError, nil)
 			return true
 		}
 	}
-	if h.Type.IsWrite() {
+	if write {
 		return c.write(h, body)
 	}
 	c.read(h, req)
 	return true
+}
+
+// record returns the record to decode a request of type op into: for the common writes the
+// connection's own (handle only checks them, and nothing keeps them), else a new one, which
+// a read may keep while it waits behind writes.
+func (c *conn) record(op proto.Op, write bool) (proto.Record, bool) {
+	if write {
+		switch op {
+		case proto.OpSetData:
+			return &c.check.set, true
+		case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer:
+			return &c.check.create, true
+		case proto.OpDelete:
+			return &c.check.del, true
+		}
+	}
+	return proto.NewRequest(op)
 }
 
 // handleReadOnly serves a read-only session: changes and sync are answered NOTREADONLY, as
