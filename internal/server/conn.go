@@ -65,11 +65,12 @@ type conn struct {
 
 	dirty bool // replies queued by the apply goroutine, writer not yet woken (apply goroutine only)
 
-	// check holds the records the reader decodes the common writes into (see record).
+	// check holds the records the reader decodes the common requests into (see record).
 	check struct {
 		set    proto.SetDataRequest
 		create proto.CreateRequest
 		del    proto.DeleteRequest
+		pw     proto.PathWatchRequest
 	}
 
 	closed    atomic.Bool
@@ -595,9 +596,9 @@ func (c *conn) handle(frame []byte) bool {
 	}
 	if req != nil {
 		// A write's record is only checked: its txn carries the body as it came, so its
-		// strings need not be copies of the frame.
+		// strings need not be copies of the frame. Neither need a path read's (see record).
 		unmarshal := proto.Unmarshal
-		if write {
+		if req == proto.Record(&c.check.pw) || write {
 			unmarshal = proto.UnmarshalView
 		}
 		if err := unmarshal(body, req); err != nil || !wellFormed(req) {
@@ -613,19 +614,21 @@ func (c *conn) handle(frame []byte) bool {
 	return true
 }
 
-// record returns the record to decode a request of type op into: for the common writes the
-// connection's own (handle only checks them, and nothing keeps them), else a new one, which
-// a read may keep while it waits behind writes.
+// record returns the record to decode a request of type op into. The common writes and the
+// path reads get the connection's own, their strings aliasing the frame: handle only checks
+// a write's, and a path read is served before the next frame is read unless it waits behind
+// writes, when read copies it (as serve copies the path of a watch it sets). Any other
+// request gets a new record.
 func (c *conn) record(op proto.Op, write bool) (proto.Record, bool) {
-	if write {
-		switch op {
-		case proto.OpSetData:
-			return &c.check.set, true
-		case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer:
-			return &c.check.create, true
-		case proto.OpDelete:
-			return &c.check.del, true
-		}
+	switch op {
+	case proto.OpSetData:
+		return &c.check.set, true
+	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer:
+		return &c.check.create, true
+	case proto.OpDelete:
+		return &c.check.del, true
+	case proto.OpExists, proto.OpGetData, proto.OpGetChildren, proto.OpGetChildren2:
+		return &c.check.pw, true
 	}
 	return proto.NewRequest(op)
 }
@@ -863,6 +866,12 @@ func (c *conn) read(h proto.RequestHeader, req proto.Record) {
 		}
 		return
 	}
+	if req == proto.Record(&c.check.pw) {
+		// It waits while the reader goes on: a copy of its own, not the frame's.
+		pw := c.check.pw
+		pw.Path = strings.Clone(pw.Path)
+		req = &pw
+	}
 	c.fifo = append(c.fifo, &request{c: c, xid: h.Xid, op: h.Type, start: time.Now(), query: true, body: req})
 	c.pmu.Unlock()
 }
@@ -932,11 +941,11 @@ func (c *conn) serve(xid int32, op proto.Op, req proto.Record, start time.Time, 
 		if pw, ok := req.(*proto.PathWatchRequest); ok && pw.Watch {
 			switch {
 			case code == proto.CodeOK && (h.Type == proto.OpExists || h.Type == proto.OpGetData):
-				c.addWatch(pw.Path, watch.KindData)
+				c.addWatch(strings.Clone(pw.Path), watch.KindData)
 			case code == proto.CodeNoNode && h.Type == proto.OpExists:
-				c.addWatch(pw.Path, watch.KindData)
+				c.addWatch(strings.Clone(pw.Path), watch.KindData)
 			case code == proto.CodeOK:
-				c.addWatch(pw.Path, watch.KindChild)
+				c.addWatch(strings.Clone(pw.Path), watch.KindChild)
 			}
 		}
 		zxid = s.tree.LastZxid()
