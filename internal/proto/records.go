@@ -8,23 +8,23 @@ type Record interface {
 
 // Unmarshal decodes b into r and fails on trailing bytes.
 func Unmarshal(b []byte, r Record) error {
-	d := Decoder{b: b}
-	r.Decode(&d)
-	if d.err != nil {
-		return d.err
-	}
-	if d.Len() != 0 {
-		d.fail("trailing bytes")
-		return d.err
-	}
-	return nil
+	var d Decoder
+	return d.Unmarshal(b, r, false)
 }
 
 // UnmarshalView is Unmarshal without copying strings: r's strings alias b, so r must not be
 // used once b changes. It is for checking a request whose bytes are what is kept.
 func UnmarshalView(b []byte, r Record) error {
-	d := Decoder{b: b, view: true}
-	r.Decode(&d)
+	var d Decoder
+	return d.Unmarshal(b, r, true)
+}
+
+// Unmarshal is the function Unmarshal (UnmarshalView with view) decoding with d, whose Max
+// it keeps: a decoder the caller keeps costs no allocation per record.
+func (d *Decoder) Unmarshal(b []byte, r Record, view bool) error {
+	d.Reset(b)
+	d.view = view
+	r.Decode(d)
 	if d.err != nil {
 		return d.err
 	}

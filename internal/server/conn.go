@@ -71,6 +71,7 @@ type conn struct {
 		create proto.CreateRequest
 		del    proto.DeleteRequest
 		pw     proto.PathWatchRequest
+		dec    proto.Decoder
 	}
 
 	closed    atomic.Bool
@@ -597,11 +598,8 @@ func (c *conn) handle(frame []byte) bool {
 	if req != nil {
 		// A write's record is only checked: its txn carries the body as it came, so its
 		// strings need not be copies of the frame. Neither need a path read's (see record).
-		unmarshal := proto.Unmarshal
-		if req == proto.Record(&c.check.pw) || write {
-			unmarshal = proto.UnmarshalView
-		}
-		if err := unmarshal(body, req); err != nil || !wellFormed(req) {
+		view := req == proto.Record(&c.check.pw) || write
+		if err := c.check.dec.Unmarshal(body, req, view); err != nil || !wellFormed(req) {
 			s.log.Info("malformed request", "remote", c.remote, "op", h.Type.String(), "err", err)
 			c.replyInOrder(h.Xid, proto.CodeMarshallingError, nil)
 			return true
