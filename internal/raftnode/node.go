@@ -71,7 +71,7 @@ type Config struct {
 
 	SnapCount   uint64 // entries between snapshots (ZooKeeper's snapCount); default 100000
 	SnapRetain  int    // snapshots kept (autopurge.snapRetainCount); default and minimum 3
-	SegmentSize int64  // preallocated size of a WAL segment; default 64 MiB
+	SegmentSize int64  // size WAL segments grow to, from 1 MiB; default 64 MiB
 
 	// MaxBatchBytes caps the proposals handed to raft as one message, in
 	// bytes of data; default 4 MiB. A follower forwards such a batch to the

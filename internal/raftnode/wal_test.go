@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -369,4 +371,376 @@ func TestWALReplayOverwrites(t *testing.T) {
 				tc.after, got, st.lastIndex, st.snapTerm, tc.want, tc.snapTerm)
 		}
 	}
+}
+
+// fsLog records the files an fs hook saw, once each, by base name; safe for
+// the spare's goroutine.
+type fsLog struct {
+	mu     sync.Mutex
+	synced []string
+}
+
+func (l *fsLog) add(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !slices.Contains(l.synced, filepath.Base(name)) {
+		l.synced = append(l.synced, filepath.Base(name))
+	}
+}
+
+func (l *fsLog) names() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.synced)
+}
+
+// appendEntries saves entries from..from+count-1 with size bytes of data,
+// one synced batch each.
+func appendEntries(t *testing.T, w *wal, from uint64, count, size int) {
+	t.Helper()
+	for i := range uint64(count) {
+		data := fmt.Sprintf("%d:%s", from+i, strings.Repeat("v", size))
+		if err := w.save(nil, []*pb.Entry{testEntry(from+i, 1, data)}, true); err != nil {
+			t.Fatalf("save %d: %v", from+i, err)
+		}
+	}
+}
+
+// checkReplay reopens the log in dir and checks that it holds entries 1..last.
+func checkReplay(t *testing.T, dir string, segSize int64, last uint64) {
+	t.Helper()
+	segs, err := listSegments(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, st, err := openWAL(dir, segs, segSize, 0, &noSyncFS, testLogger(&logBuffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	if st.lastIndex != last || len(st.ents) != int(last) {
+		t.Fatalf("replay ends at %d with %d entries, want %d", st.lastIndex, len(st.ents), last)
+	}
+	for i, e := range st.ents {
+		if want := fmt.Sprintf("%d:", i+1); e.GetIndex() != uint64(i+1) || !strings.HasPrefix(string(e.Data), want) {
+			t.Fatalf("entry %d is %d %.20q", i+1, e.GetIndex(), e.Data)
+		}
+	}
+}
+
+func fileSizes(t *testing.T, segs []segment) []int64 {
+	t.Helper()
+	var out []int64
+	for _, s := range segs {
+		fi, err := os.Stat(s.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fi.Size())
+	}
+	return out
+}
+
+func checkNoTemps(t *testing.T, dir string) {
+	t.Helper()
+	if tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(tmps) > 0 {
+		t.Fatalf("left behind: %v", tmps)
+	}
+}
+
+// TestWALSegmentSizesGrow checks that segments start at 1 MiB and double up
+// to the configured size, that a small configured size is used throughout,
+// and that a record larger than a segment gets a fresh segment of its own.
+func TestWALSegmentSizesGrow(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		segSize   int64
+		entrySize int
+		want      []int64 // sizes of all segments but the last
+	}{
+		{8 * mib, 60 << 10, []int64{mib, 2 * mib, 4 * mib, 8 * mib, 8 * mib}},
+		{3 * mib, 60 << 10, []int64{mib, 2 * mib, 3 * mib, 3 * mib}},
+		{4096, 100, []int64{4096, 4096, 4096, 4096, 4096}},
+	} {
+		t.Run(fmt.Sprint(tc.segSize), func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := createWAL(dir, tc.segSize, 1, &pb.ConfState{Voters: []uint64{1}}, &noSyncFS, testLogger(&logBuffer{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx := uint64(1)
+			for len(w.segs) <= len(tc.want) {
+				appendEntries(t, w, idx, 1, tc.entrySize)
+				idx++
+			}
+			if err := w.close(); err != nil {
+				t.Fatal(err)
+			}
+			checkNoTemps(t, dir)
+			segs, _ := listSegments(dir)
+			if got := fileSizes(t, segs); !slices.Equal(got[:len(got)-1], tc.want) {
+				t.Fatalf("segment sizes %v, want %v and one more", got, tc.want)
+			}
+			checkReplay(t, dir, tc.segSize, idx-1)
+		})
+	}
+
+	t.Run("oversized record", func(t *testing.T) {
+		dir := t.TempDir()
+		w, err := createWAL(dir, 4096, 1, &pb.ConfState{Voters: []uint64{1}}, &noSyncFS, testLogger(&logBuffer{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendEntries(t, w, 1, 3, 100)
+		appendEntries(t, w, 4, 1, 10000)
+		appendEntries(t, w, 5, 1, 100)
+		if err := w.close(); err != nil {
+			t.Fatal(err)
+		}
+		segs, _ := listSegments(dir)
+		sizes := fileSizes(t, segs)
+		if len(segs) != 3 || segs[1].first != 4 || segs[2].first != 5 || sizes[1] <= 10000 || sizes[2] != 4096 {
+			t.Fatalf("segments %v of sizes %v, want the 10000-byte entry alone in the second one", segs, sizes)
+		}
+		checkReplay(t, dir, 4096, 5)
+	})
+}
+
+// TestWALCutUsesSpare checks that a cut takes the segment prepared in the
+// background rather than creating one, that the new segment is zeros past
+// its records, and that close leaves no spare behind.
+func TestWALCutUsesSpare(t *testing.T) {
+	const segSize = 4 << 20
+	dir := t.TempDir()
+	var synced, written fsLog
+	fs := noSyncFS
+	fs.fsync = func(f *os.File) error { synced.add(f.Name()); return nil }
+	fs.pwrite = func(f *os.File, b []byte, off int64) (int, error) {
+		if off == 0 {
+			written.add(f.Name())
+		}
+		return defaultFS.pwrite(f, b, off)
+	}
+	w, err := createWAL(dir, segSize, 1, &pb.ConfState{Voters: []uint64{1}}, &fs, testLogger(&logBuffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := uint64(1)
+	for len(w.segs) < 3 {
+		appendEntries(t, w, idx, 1, 30<<10)
+		idx++
+	}
+	for w.spare == nil {
+		appendEntries(t, w, idx, 1, 30<<10)
+		idx++
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	checkNoTemps(t, dir)
+	tmps := func(l *fsLog) []string {
+		var out []string
+		for _, n := range l.names() {
+			if strings.HasSuffix(n, ".tmp") {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	// The first segment is created in place; the next two come from spares,
+	// and a third spare, started, was abandoned when the log was closed.
+	want := []string{segmentName(0, 1) + ".tmp",
+		"0000000000000001.spare.tmp", "0000000000000002.spare.tmp", "0000000000000003.spare.tmp"}
+	if got := tmps(&written); !slices.Equal(got, want) {
+		t.Fatalf("files prepared: %v, want %v", got, want)
+	}
+	if got := tmps(&synced); !slices.Equal(got, want[:3]) {
+		t.Fatalf("files prepared and synced: %v, want %v", got, want[:3])
+	}
+
+	segs, _ := listSegments(dir)
+	last := segs[len(segs)-1].path
+	data, err := os.ReadFile(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := spans(t, last)
+	end := recs[len(recs)-1].end
+	if len(data) != 4<<20 || end < 2<<20 || nextNonZero(data, end) != -1 {
+		t.Fatalf("last segment: %d bytes, records end at %d, first non-zero byte after them at %d; want 4 MiB of zeros after the records",
+			len(data), end, nextNonZero(data, end))
+	}
+	checkReplay(t, dir, segSize, idx-1)
+}
+
+// TestWALSpareFailureFallsBack checks that a cut whose spare failed creates
+// the segment itself, and that if that fails too the log stops for good.
+func TestWALSpareFailureFallsBack(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		inject   func(fs *fsHooks)
+		fallback bool // whether creating the segment in place works
+	}{
+		{"spare fsync fails", func(fs *fsHooks) {
+			fs.fsync = func(f *os.File) error {
+				if strings.HasSuffix(f.Name(), ".spare.tmp") {
+					return syscall.EIO
+				}
+				return nil
+			}
+		}, true},
+		{"spare disk full", func(fs *fsHooks) {
+			fs.pwrite = func(f *os.File, b []byte, off int64) (int, error) {
+				if strings.HasSuffix(f.Name(), ".spare.tmp") {
+					return 0, syscall.ENOSPC
+				}
+				return defaultFS.pwrite(f, b, off)
+			}
+		}, true},
+		{"spare and fallback fsync fail", func(fs *fsHooks) {
+			fs.fsync = func(f *os.File) error {
+				if strings.HasSuffix(f.Name(), ".spare.tmp") || strings.HasSuffix(f.Name(), ".wal.tmp") && !strings.HasPrefix(filepath.Base(f.Name()), segmentName(0, 1)) {
+					return syscall.EIO
+				}
+				return nil
+			}
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fs := noSyncFS
+			tc.inject(&fs)
+			lb := &logBuffer{}
+			w, err := createWAL(dir, 4096, 1, &pb.ConfState{Voters: []uint64{1}}, &fs, testLogger(lb))
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx := uint64(1)
+			for ; idx <= 200 && len(w.segs) < 3; idx++ {
+				if err = w.save(nil, []*pb.Entry{testEntry(idx, 1, fmt.Sprintf("%d:%s", idx, strings.Repeat("v", 100)))}, true); err != nil {
+					break
+				}
+			}
+			if !strings.Contains(lb.String(), "preparing the next segment failed") {
+				t.Errorf("the spare's failure was not logged")
+			}
+			if tc.fallback {
+				if err != nil || len(w.segs) < 3 {
+					t.Fatalf("after %d entries: %d segments, error %v; want the fallback to cut", idx-1, len(w.segs), err)
+				}
+				if err := w.close(); err != nil {
+					t.Fatal(err)
+				}
+				checkNoTemps(t, dir)
+				checkReplay(t, dir, 4096, idx-1)
+				return
+			}
+			if !errors.Is(err, syscall.EIO) {
+				t.Fatalf("save = %v, want the fallback's EIO", err)
+			}
+			if err2 := w.save(nil, []*pb.Entry{testEntry(idx+1, 1, "later")}, true); err2 != err {
+				t.Fatalf("save after the failure = %v, want the same error %v", err2, err)
+			}
+			w.close()
+			checkNoTemps(t, dir)
+			checkReplay(t, dir, 4096, idx-1)
+		})
+	}
+}
+
+// TestWALRestartInGrownSegment reopens the log in the middle of a 2 MiB
+// segment: appends stay in it up to its size, the next one is 4 MiB, and
+// everything replays.
+func TestWALRestartInGrownSegment(t *testing.T) {
+	const segSize = 16 << 20
+	dir := t.TempDir()
+	lg := testLogger(&logBuffer{})
+	w, err := createWAL(dir, segSize, 1, &pb.ConfState{Voters: []uint64{1}}, &noSyncFS, lg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := uint64(1)
+	for len(w.segs) < 2 || w.off < 1<<20 {
+		appendEntries(t, w, idx, 1, 50<<10)
+		idx++
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	checkNoTemps(t, dir)
+
+	segs, _ := listSegments(dir)
+	w, st, err := openWAL(dir, segs, segSize, 0, &noSyncFS, lg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.lastIndex != idx-1 || w.segCap != 2<<20 {
+		t.Fatalf("reopened at entry %d with capacity %d, want %d and 2 MiB", st.lastIndex, w.segCap, idx-1)
+	}
+	for w.off < 2<<20-(60<<10) {
+		appendEntries(t, w, idx, 1, 50<<10)
+		idx++
+		if len(w.segs) != 2 {
+			t.Fatalf("cut at offset %d of a 2 MiB segment", w.off)
+		}
+	}
+	appendEntries(t, w, idx, 3, 50<<10)
+	idx += 3
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ = listSegments(dir)
+	if got := fileSizes(t, segs); !slices.Equal(got, []int64{1 << 20, 2 << 20, 4 << 20}) {
+		t.Fatalf("segment sizes %v, want 1, 2 and 4 MiB", got)
+	}
+	checkReplay(t, dir, segSize, idx-1)
+}
+
+// TestLeftoverSpareRemovedAtStart checks that a spare left by a crash, even
+// one holding valid records, is deleted at Start and not replayed.
+func TestLeftoverSpareRemovedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	lb := &logBuffer{}
+	cfg := testConfig(dir, lb)
+	r := &recorder{}
+	n := mustStart(t, cfg, r)
+	proposeAll(t, n, r, "a", 0, 200, 200)
+	n.Stop()
+	walDir := filepath.Join(dir, "wal")
+	segs, _ := listSegments(walDir)
+	if len(segs) < 2 {
+		t.Fatalf("want 2+ segments, got %d", len(segs))
+	}
+	checkNoTemps(t, walDir)
+	first, err := os.ReadFile(segs[0].path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next spare's name, which the new log may reuse at once, and an
+	// older one's.
+	next := filepath.Join(walDir, fmt.Sprintf("%016x.spare.tmp", segs[len(segs)-1].seq+1))
+	old := filepath.Join(walDir, fmt.Sprintf("%016x.spare.tmp", segs[len(segs)-1].seq))
+	for _, p := range []string{next, old} {
+		if err := os.WriteFile(p, first, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	r2 := &recorder{}
+	n2 := mustStart(t, cfg, r2)
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("leftover spare still there after Start: %v", err)
+	}
+	if b, err := os.ReadFile(next); err == nil && bytes.Equal(b, first) {
+		t.Fatalf("leftover spare %s still there after Start", next)
+	}
+	proposeAll(t, n2, r2, "b", 0, 60, 260)
+	n2.Stop()
+	r3 := &recorder{}
+	mustStart(t, cfg, r3)
+	state, _, _, _ := r3.snapshot()
+	if got, want := datas(state), append(seq("a", 0, 200), seq("b", 0, 60)...); !slices.Equal(got, want) {
+		t.Fatalf("after restarts the state is %v, want %v", got, want)
+	}
+	checkNoProblems(t, r3)
 }

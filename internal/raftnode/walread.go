@@ -221,8 +221,11 @@ func openWAL(dir string, segs []segment, segSize int64, after uint64, fs *fsHook
 	if err != nil {
 		return nil, nil, fmt.Errorf("wal: %w", err)
 	}
+	// The segment was prepared to its file size, which also fixes the size
+	// of the next one; segments grow toward segSize.
 	w := &wal{dir: dir, segSize: segSize, nodeID: st.nodeID, fs: fs, log: log,
-		segs: segs, f: f, off: int64(end), segHasData: lastHasData, lastIndex: st.lastIndex, hs: st.hs}
+		segs: segs, f: f, segCap: int64(len(lastData)), off: int64(end), segHasData: lastHasData,
+		lastIndex: st.lastIndex, hs: st.hs}
 	if dirty > end {
 		log.Warn("wal: repairing torn tail", "file", lastSeg.path, "offset", end, "discarded_bytes", dirty-end)
 		if _, err := fs.pwrite(f, make([]byte, dirty-end), int64(end)); err != nil {
@@ -232,12 +235,6 @@ func openWAL(dir string, segs []segment, segSize int64, after uint64, fs *fsHook
 		if err := fs.datasync(f); err != nil {
 			f.Close()
 			return nil, nil, fmt.Errorf("wal: repair %s: %w", lastSeg.path, err)
-		}
-	}
-	if int64(len(lastData)) < segSize {
-		if err := preallocate(f, segSize); err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("wal: %w", err)
 		}
 	}
 	if end == 0 {
