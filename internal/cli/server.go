@@ -68,7 +68,8 @@ func runServer(args []string) error {
 	for _, k := range cfg.Unknown {
 		log.Info("unknown setting kept as a property", "setting", k)
 	}
-	applyMemoryLimit(cfg, log) // memlimit.go
+	applyMemoryLimit(cfg, log)   // memlimit.go
+	startGCFloor(os.Getenv, log) // gcfloor.go
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT)
 	if discover := setting(cfg, "PADDOCK_DISCOVER", "paddock.discover"); discover != "" {
