@@ -201,7 +201,7 @@ func (t *Tree) create(zxid int64, txn *Txn, op proto.Op, path string, data []byt
 	if code != proto.CodeOK {
 		return "", proto.Stat{}, code
 	}
-	parent, owned := t.lookup(parentPath)
+	parent, owned := t.walk(parentPath)
 	if parent == nil {
 		return "", proto.Stat{}, proto.CodeNoNode
 	}
@@ -313,14 +313,14 @@ func (t *Tree) delete(zxid int64, txn *Txn, path string, version int32, ev *[]Ev
 	if !ok || hasNul(path) || isReserved(path) {
 		return proto.CodeBadArguments
 	}
-	parent := t.find(parentPath)
+	parent := t.findWalk(parentPath)
 	if parent == nil {
 		return proto.CodeNoNode
 	}
 	if !t.allowed(parent, txn.Auth, proto.PermDelete) {
 		return proto.CodeNoAuth
 	}
-	n := t.find(path)
+	n := t.findWalk(path)
 	if n == nil {
 		return proto.CodeNoNode
 	}
@@ -344,7 +344,7 @@ func (t *Tree) deleteContainer(zxid int64, txn *Txn, path string, ev *[]Event) p
 	if !ok || hasNul(path) || isReserved(path) {
 		return proto.CodeBadArguments
 	}
-	n := t.find(path)
+	n := t.findWalk(path)
 	if n == nil {
 		return proto.CodeNoNode
 	}
@@ -361,7 +361,7 @@ func (t *Tree) deleteContainer(zxid int64, txn *Txn, path string, ev *[]Event) p
 // removeNode deletes the existing childless node at path.
 func (t *Tree) removeNode(zxid int64, parentPath, path string, ev *[]Event) {
 	pm := t.mut(parentPath)
-	n := pm.remove(path[len(parentPath)+1:])
+	n := t.unlink(pm, path)
 	t.logUndo(undoRec{op: undoDelete, path: path, pzxid: pm.pzxid, node: n})
 	if zxid > pm.pzxid {
 		pm.pzxid = zxid
@@ -377,7 +377,7 @@ func (t *Tree) setData(zxid int64, txn *Txn, path string, data []byte, version i
 	if !t.live(txn.SessionID) {
 		return proto.Stat{}, proto.CodeSessionExpired
 	}
-	n, owned := t.lookup(path)
+	n, owned := t.walk(path)
 	if !t.validExisting(path, n) {
 		return proto.Stat{}, proto.CodeBadArguments
 	}
@@ -416,7 +416,7 @@ func (t *Tree) setACL(txn *Txn, path string, list []proto.ACL, version int32) (p
 	if !t.live(txn.SessionID) {
 		return proto.Stat{}, proto.CodeSessionExpired
 	}
-	n, owned := t.lookup(path)
+	n, owned := t.walk(path)
 	if !t.validExisting(path, n) {
 		return proto.Stat{}, proto.CodeBadArguments
 	}
@@ -446,7 +446,7 @@ func (t *Tree) check(txn *Txn, path string, version int32) proto.Code {
 	if !t.live(txn.SessionID) {
 		return proto.CodeSessionExpired
 	}
-	n := t.find(path)
+	n := t.findWalk(path)
 	if !t.validExisting(path, n) {
 		return proto.CodeBadArguments
 	}

@@ -3,6 +3,7 @@ package tree
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/paddock/paddock/internal/acl"
@@ -139,6 +140,84 @@ func BenchmarkApplyCreateInterleaved(b *testing.B) {
 		txn.Body = bodies[i]
 		if r := tr.Apply(zxid, txn); r.Err != proto.CodeOK {
 			b.Fatal(r.Err)
+		}
+	}
+}
+
+// keysTree returns a tree shaped like paddock bench's key space, 10,000 keys in groups of
+// 100 (/paddock-bench-7f3a/keys/g012/k0001234), and the keys' paths in a shuffled order, so
+// that consecutive lookups touch unrelated nodes as a server's clients do.
+func keysTree(b *testing.B) (*Tree, int64, []string) {
+	tr := New(Options{})
+	zxid := int64(1)
+	tr.Apply(zxid, sessionTxn(1))
+	apply := func(path string) {
+		zxid++
+		if r := tr.Apply(zxid, createTxn(1, path, 0)); r.Err != proto.CodeOK {
+			b.Fatalf("%s: %v", path, r.Err)
+		}
+	}
+	const root = "/paddock-bench-7f3a"
+	apply(root)
+	apply(root + "/keys")
+	var keys []string
+	for i := 0; i < 10000; i++ {
+		if i%100 == 0 {
+			apply(fmt.Sprintf("%s/keys/g%03d", root, i/100))
+		}
+		p := fmt.Sprintf("%s/keys/g%03d/k%07d", root, i/100, i)
+		apply(p)
+		keys = append(keys, p)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	return tr, zxid, keys
+}
+
+// BenchmarkKeysGetData and BenchmarkKeysSetData are the server's hot requests on a tree of
+// 10,000 keys four components deep, each op on another key: the path lookup dominates.
+func BenchmarkKeysGetData(b *testing.B) {
+	tr, _, keys := keysTree(b)
+	reqs := make([]proto.PathWatchRequest, len(keys))
+	for i, k := range keys {
+		reqs[i].Path = k
+	}
+	auth := []proto.ID{{Scheme: "ip", ID: "127.0.0.1"}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if code, _ := tr.Read(proto.OpGetData, &reqs[i%len(reqs)], 1, auth); code != proto.CodeOK {
+			b.Fatal(code)
+		}
+	}
+}
+
+func BenchmarkKeysSetData(b *testing.B) {
+	tr, zxid, keys := keysTree(b)
+	bodies := make([][]byte, len(keys))
+	for i, k := range keys {
+		bodies[i] = proto.Marshal(nil, &proto.SetDataRequest{Path: k, Data: []byte("0123456789abcdef"), Version: -1})
+	}
+	txn := &Txn{Type: proto.OpSetData, SessionID: 1, Time: 1, Auth: []proto.ID{{Scheme: "ip", ID: "127.0.0.1"}}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		zxid++
+		txn.Body = bodies[i%len(bodies)]
+		if r := tr.Apply(zxid, txn); r.Err != proto.CodeOK {
+			b.Fatal(r.Err)
+		}
+	}
+}
+
+// BenchmarkKeysFind is the lookup alone, as Read and Apply make it.
+func BenchmarkKeysFind(b *testing.B) {
+	tr, _, keys := keysTree(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if tr.find(keys[i%len(keys)]) == nil {
+			b.Fatal("missing")
 		}
 	}
 }

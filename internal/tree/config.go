@@ -33,7 +33,7 @@ func (r *ReconfigTxn) Decode(d *proto.Decoder) { r.Members = d.String(); r.Seed 
 // slice is shared with the tree, which never modifies node data in place: read it, do not
 // write it.
 func (t *Tree) ConfigData() ([]byte, proto.Stat) {
-	n := t.find(ConfigPath)
+	n := t.findWalk(ConfigPath)
 	if n == nil {
 		return nil, proto.Stat{}
 	}
@@ -50,7 +50,7 @@ func (t *Tree) reconfig(zxid int64, txn *Txn, ev *[]Event) (proto.Record, proto.
 	if !t.decode(txn.Body, &body) {
 		return nil, proto.CodeMarshallingError
 	}
-	n, owned := t.lookup(ConfigPath)
+	n, owned := t.walk(ConfigPath)
 	if n == nil {
 		return nil, proto.CodeNoNode
 	}

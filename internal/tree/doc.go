@@ -10,8 +10,8 @@
 //
 // A Tree is not safe for concurrent use. The server applies txns under its write lock and
 // serves Read, Lookup and the other accessors under its read lock; those never modify the
-// tree. Snapshot is called under the write lock and returns a function that may run
-// concurrently with later Applies.
+// tree (they may fill the path cache, whose slots are atomic). Snapshot is called under the
+// write lock and returns a function that may run concurrently with later Applies.
 //
 // # Memory layout
 //
@@ -37,8 +37,9 @@
 // paths are never stored per node.
 //
 // There is no per-node map and no parent pointer: lookups walk from the root one component
-// at a time (O(depth·log fanout) string compares). A child set is a list of chunks of at most
-// 255 sorted child pointers, with an index holding each chunk's pointer and its last name:
+// at a time (O(depth·log fanout) string compares); reads go through a bounded cache of the
+// paths found lately (pathcache.go: 2^16 slots, entries removed when their node leaves its
+// path). A child set is a list of chunks of at most 255 sorted child pointers, with an index holding each chunk's pointer and its last name:
 // a lookup binary-searches the index (contiguous, so a large directory costs few cache
 // misses), then one chunk; an insert or delete moves at most one chunk's pointers, and a
 // full chunk splits in two. Sequential children are appended at the end: past a full last

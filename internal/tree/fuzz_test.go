@@ -87,8 +87,9 @@ func restoreAndCheck(t *testing.T, b []byte) {
 	}
 }
 
-// FuzzApply drives a tree with txns and reads chosen by the fuzzer's bytes; nothing may
-// panic, the invariants must hold after every txn, and a restored snapshot must match.
+// FuzzApply drives a tree with txns, reads and snapshots chosen by the fuzzer's bytes;
+// nothing may panic, the invariants must hold after every txn, a twin without the path cache
+// must answer the same, and a restored snapshot must match.
 func FuzzApply(f *testing.F) {
 	f.Add([]byte{0})
 	f.Add([]byte("create some nodes and sessions, then delete them again, please"))
@@ -106,19 +107,37 @@ func FuzzApply(f *testing.F) {
 		}
 		src := &byteSource{b: b[1:]}
 		opts := Options{ExtendedTypes: b[0]&1 != 0, SkipACL: b[0]&2 != 0, MaxNeverUsed: int64(b[0]>>2) * 10}
-		tr := New(opts)
+		tr, plain := tinyCache(opts), uncached(opts)
 		g := &txnGen{src: src}
 		var zxid int64
 		for !src.done {
-			if src.intn(4) == 0 {
-				tr.Read(g.read())
+			switch src.intn(8) {
+			case 0, 1:
+				op, req, sid, auth := g.read()
+				c, r := tr.Read(op, req, sid, auth)
+				pc, pr := plain.Read(op, req, sid, auth)
+				if c != pc || !reflect.DeepEqual(r, pr) {
+					t.Fatalf("read %v %+v: %v %+v, uncached %v %+v", op, req, c, r, pc, pr)
+				}
 				continue
+			case 2:
+				if src.intn(4) == 0 {
+					tr.Snapshot()
+					plain.Snapshot()
+					continue
+				}
 			}
 			zxid++
-			tr.Apply(zxid, g.txn(tr))
+			txn := g.txn(tr)
+			if r, pr := tr.Apply(zxid, txn), plain.Apply(zxid, txn); !reflect.DeepEqual(r, pr) {
+				t.Fatalf("txn %d: %+v, uncached %+v", zxid, r, pr)
+			}
 			if err := checkInvariants(tr); err != nil {
 				t.Fatalf("after txn %d: %v", zxid, err)
 			}
+		}
+		if err := checkCache(tr); err != nil {
+			t.Fatal(err)
 		}
 		snap := snapshotBytes(t, tr)
 		r, err := Restore(bytes.NewReader(snap), opts)

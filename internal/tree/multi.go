@@ -105,11 +105,11 @@ func (t *Tree) multi(zxid int64, txn *Txn, ops []proto.MultiOp, ev *[]Event) *pr
 func (t *Tree) rollback() {
 	for i := len(t.undo) - 1; i >= 0; i-- {
 		u := &t.undo[i]
-		parentPath, name, _ := splitParent(u.path)
+		parentPath, _, _ := splitParent(u.path)
 		switch u.op {
 		case undoCreate:
 			pm := t.mut(parentPath)
-			n := pm.remove(name)
+			n := t.unlink(pm, u.path)
 			pm.cversion = u.cversion
 			pm.pzxid = u.pzxid
 			t.account(u.path, n, -1)

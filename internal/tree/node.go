@@ -142,9 +142,15 @@ func (t *Tree) find(path string) *node {
 	return n
 }
 
-// lookup is find that also reports whether the node and all its ancestors belong to the
-// current generation, in which case the node may be modified in place without mut.
-func (t *Tree) lookup(path string) (n *node, owned bool) {
+// findWalk is find without the path cache. Apply looks nodes up this way: under writes a
+// lookup costs a hash more than it saves (measured), and the cache is for reads.
+func (t *Tree) findWalk(path string) *node {
+	n, _ := t.walk(path)
+	return n
+}
+
+// walk is lookup without the cache: one component at a time from the root.
+func (t *Tree) walk(path string) (n *node, owned bool) {
 	n = t.root
 	owned = n.gen == t.gen
 	if path == "" || path == "/" {
@@ -199,6 +205,8 @@ func (t *Tree) mut(path string) *node {
 		if c.gen != t.gen {
 			c = c.clone(t.gen)
 			n.children.set(ci, i, c, t.gen)
+			// This prefix of path now names the clone, not the node the cache may hold.
+			t.cache.forget(path[:len(path)-len(rest)+len(comp)])
 		}
 		if last {
 			return c
@@ -210,8 +218,20 @@ func (t *Tree) mut(path string) *node {
 // insert adds c to the modifiable node p; the caller has checked that the name is free.
 func (p *node) insert(c *node) { p.children.insert(c, p.gen) }
 
-// remove takes the child called name out of the modifiable node p and returns it.
-func (p *node) remove(name string) *node { return p.children.remove(name, p.gen) }
+// unlink takes the node at path, a child of the modifiable node p, out of the tree and
+// returns it. It is the only way a node leaves the tree, and the path cache forgets it here.
+// Every caller removes a leaf (delete and the reaper refuse others, ephemerals have no
+// children, a rollback undoes a multi's creates newest first); were one to remove a
+// subtree, the cache would forget everything, as it cannot find the descendants' paths.
+func (t *Tree) unlink(p *node, path string) *node {
+	n := p.children.remove(path[strings.LastIndexByte(path, '/')+1:], p.gen)
+	if n.children.len() > 0 {
+		t.cache.reset()
+	} else {
+		t.cache.forget(path)
+	}
+	return n
+}
 
 // isReserved reports whether path is one of the nodes ZooKeeper never lets a client delete.
 func isReserved(path string) bool {

@@ -583,6 +583,10 @@ func checkInvariants(t *Tree) error {
 			if c.gen > t.gen {
 				err = fmt.Errorf("%s/%s: generation from the future", path, c.name())
 			}
+			// The path cache's owned answer rests on this (see lookup).
+			if c.gen == t.gen && n.gen != t.gen {
+				err = fmt.Errorf("%s/%s: of the current generation under an older parent", path, c.name())
+			}
 			prev = c
 			count++
 		}

@@ -11,7 +11,8 @@ import (
 
 // Tree is the znode tree and the session table. It is not safe for concurrent use: the
 // caller serialises Apply against everything else (the server applies under a write lock
-// and reads under a read lock; the read methods do not modify the tree).
+// and reads under a read lock; the read methods do not modify the tree, and fill its path
+// cache only through atomic slots).
 type Tree struct {
 	opts Options
 	root *node
@@ -36,6 +37,9 @@ type Tree struct {
 	// undo is the log of the multi being applied (nil outside a multi).
 	undo    []undoRec
 	inMulti bool
+
+	// cache memoizes lookup; nil disables it (tests compare both).
+	cache *pathCache
 }
 
 type session struct {
@@ -76,6 +80,7 @@ func newEmpty(opts Options) *Tree {
 		containers: make(map[string]struct{}),
 		ttls:       make(map[string]struct{}),
 		acls:       make(map[string]*aclEntry),
+		cache:      newPathCache(cacheSlots),
 	}
 }
 
