@@ -35,15 +35,16 @@ func FuzzRequest(f *testing.F) {
 			return
 		}
 		view, _ := NewRequest(Op(op))
-		err, verr := Unmarshal(body, r), UnmarshalView(body, view)
+		var d Decoder
+		err, verr := Unmarshal(body, r), d.Unmarshal(body, view, true)
 		if (err == nil) != (verr == nil) {
-			t.Fatalf("Unmarshal says %v, UnmarshalView %v", err, verr)
+			t.Fatalf("Unmarshal says %v, decoding views %v", err, verr)
 		}
 		if err != nil {
 			return
 		}
 		if !reflect.DeepEqual(r, view) {
-			t.Fatalf("UnmarshalView decoded %+v, Unmarshal %+v", view, r)
+			t.Fatalf("decoding views gave %+v, Unmarshal %+v", view, r)
 		}
 		again, _ := NewRequest(Op(op))
 		if err := Unmarshal(Marshal(nil, r), again); err != nil {

@@ -4,9 +4,9 @@
 // It uses the standard library only and no reflection. Records encode by appending to a
 // caller-owned byte slice (so buffers can be pooled) and decode from a byte slice with a sticky
 // error: a malformed or truncated record yields ErrMalformed (wrapped with the field that failed),
-// never a panic. Decoded strings are copies (UnmarshalView's alias the input); decoded []byte
-// fields alias the input buffer unless a record's doc says otherwise, so a caller that keeps
-// them must copy or keep the frame alive.
+// never a panic. Decoded strings are copies (unless Decoder.Unmarshal is asked for views);
+// decoded []byte fields alias the input buffer unless a record's doc says otherwise, so a
+// caller that keeps them must copy or keep the frame alive.
 package proto
 
 import (
@@ -84,7 +84,7 @@ type Decoder struct {
 	// Max bounds the length of any single buffer, string or vector count. Zero means
 	// DefaultMaxBuffer.
 	Max int
-	// view makes strings alias the input instead of copying it (UnmarshalView).
+	// view makes strings alias the input instead of copying it (Decoder.Unmarshal).
 	view bool
 }
 

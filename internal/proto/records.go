@@ -12,15 +12,10 @@ func Unmarshal(b []byte, r Record) error {
 	return d.Unmarshal(b, r, false)
 }
 
-// UnmarshalView is Unmarshal without copying strings: r's strings alias b, so r must not be
-// used once b changes. It is for checking a request whose bytes are what is kept.
-func UnmarshalView(b []byte, r Record) error {
-	var d Decoder
-	return d.Unmarshal(b, r, true)
-}
-
-// Unmarshal is the function Unmarshal (UnmarshalView with view) decoding with d, whose Max
-// it keeps: a decoder the caller keeps costs no allocation per record.
+// Unmarshal is the function Unmarshal decoding with d, whose Max it keeps: a decoder the
+// caller keeps costs no allocation per record. With view, r's strings alias b instead of
+// copying it, so r must not be used once b changes: for a request that is only checked, or
+// served before its frame is reused.
 func (d *Decoder) Unmarshal(b []byte, r Record, view bool) error {
 	d.Reset(b)
 	d.view = view
