@@ -589,7 +589,7 @@ func (c *conn) handle(frame []byte) bool {
 		return true
 	}
 	write := h.Type.IsWrite()
-	req, known := c.record(h.Type, write)
+	req, known := c.record(h.Type)
 	if !known || h.Type == proto.OpDeleteContainer || h.Type == proto.OpCreateSession {
 		s.log.Info("closing connection: unknown opcode", "remote", c.remote, "op", int32(h.Type))
 		c.unimplemented(h.Xid)
@@ -617,7 +617,7 @@ func (c *conn) handle(frame []byte) bool {
 // a write's, and a path read is served before the next frame is read unless it waits behind
 // writes, when read copies it (as serve copies the path of a watch it sets). Any other
 // request gets a new record.
-func (c *conn) record(op proto.Op, write bool) (proto.Record, bool) {
+func (c *conn) record(op proto.Op) (proto.Record, bool) {
 	switch op {
 	case proto.OpSetData:
 		return &c.check.set, true
@@ -937,13 +937,17 @@ func (c *conn) serve(xid int32, op proto.Op, req proto.Record, start time.Time, 
 		s.treeMu.RLock()
 		code, resp = s.tree.Read(h.Type, req, sid, auth)
 		if pw, ok := req.(*proto.PathWatchRequest); ok && pw.Watch {
+			kind, set := watch.KindData, true
 			switch {
 			case code == proto.CodeOK && (h.Type == proto.OpExists || h.Type == proto.OpGetData):
-				c.addWatch(strings.Clone(pw.Path), watch.KindData)
 			case code == proto.CodeNoNode && h.Type == proto.OpExists:
-				c.addWatch(strings.Clone(pw.Path), watch.KindData)
 			case code == proto.CodeOK:
-				c.addWatch(strings.Clone(pw.Path), watch.KindChild)
+				kind = watch.KindChild
+			default:
+				set = false
+			}
+			if set {
+				c.addWatch(strings.Clone(pw.Path), kind) // the path may alias the frame (record)
 			}
 		}
 		zxid = s.tree.LastZxid()
