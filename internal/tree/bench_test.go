@@ -10,25 +10,38 @@ import (
 	"github.com/paddock/paddock/internal/proto"
 )
 
+// treeBuilder is a tree holding session 1, and the zxid of its last txn.
+type treeBuilder struct {
+	b    *testing.B
+	tr   *Tree
+	zxid int64
+}
+
+func newTreeBuilder(b *testing.B) *treeBuilder {
+	x := &treeBuilder{b: b, tr: New(Options{}), zxid: 1}
+	x.tr.Apply(x.zxid, sessionTxn(1))
+	return x
+}
+
+// create makes the persistent node path.
+func (x *treeBuilder) create(path string) {
+	x.zxid++
+	if r := x.tr.Apply(x.zxid, createTxn(1, path, 0)); r.Err != proto.CodeOK {
+		x.b.Fatalf("%s: %v", path, r.Err)
+	}
+}
+
 // benchTree returns a tree with one session and n nodes spread over /bench/dK/nI.
 func benchTree(b *testing.B, n int) (*Tree, int64) {
-	tr := New(Options{})
-	zxid := int64(1)
-	tr.Apply(zxid, sessionTxn(1))
-	apply := func(path string) {
-		zxid++
-		if r := tr.Apply(zxid, createTxn(1, path, 0)); r.Err != proto.CodeOK {
-			b.Fatalf("%s: %v", path, r.Err)
-		}
-	}
-	apply("/bench")
+	x := newTreeBuilder(b)
+	x.create("/bench")
 	for i := 0; i < n; i++ {
 		if i%100 == 0 {
-			apply(fmt.Sprintf("/bench/d%d", i/100))
+			x.create(fmt.Sprintf("/bench/d%d", i/100))
 		}
-		apply(fmt.Sprintf("/bench/d%d/n%d", i/100, i))
+		x.create(fmt.Sprintf("/bench/d%d/n%d", i/100, i))
 	}
-	return tr, zxid
+	return x.tr, x.zxid
 }
 
 // BenchmarkApplyCreate creates sequential children of one parent in a tree of 10,000
@@ -148,30 +161,22 @@ func BenchmarkApplyCreateInterleaved(b *testing.B) {
 // 100 (/paddock-bench-7f3a/keys/g012/k0001234), and the keys' paths in a shuffled order, so
 // that consecutive lookups touch unrelated nodes as a server's clients do.
 func keysTree(b *testing.B) (*Tree, int64, []string) {
-	tr := New(Options{})
-	zxid := int64(1)
-	tr.Apply(zxid, sessionTxn(1))
-	apply := func(path string) {
-		zxid++
-		if r := tr.Apply(zxid, createTxn(1, path, 0)); r.Err != proto.CodeOK {
-			b.Fatalf("%s: %v", path, r.Err)
-		}
-	}
+	x := newTreeBuilder(b)
 	const root = "/paddock-bench-7f3a"
-	apply(root)
-	apply(root + "/keys")
+	x.create(root)
+	x.create(root + "/keys")
 	var keys []string
 	for i := 0; i < 10000; i++ {
 		if i%100 == 0 {
-			apply(fmt.Sprintf("%s/keys/g%03d", root, i/100))
+			x.create(fmt.Sprintf("%s/keys/g%03d", root, i/100))
 		}
 		p := fmt.Sprintf("%s/keys/g%03d/k%07d", root, i/100, i)
-		apply(p)
+		x.create(p)
 		keys = append(keys, p)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-	return tr, zxid, keys
+	return x.tr, x.zxid, keys
 }
 
 // BenchmarkKeysGetData and BenchmarkKeysSetData are the server's hot requests on a tree of
@@ -210,7 +215,7 @@ func BenchmarkKeysSetData(b *testing.B) {
 	}
 }
 
-// BenchmarkKeysFind is the lookup alone, as Read and Apply make it.
+// BenchmarkKeysFind is the lookup alone, as Read makes it (through the path cache).
 func BenchmarkKeysFind(b *testing.B) {
 	tr, _, keys := keysTree(b)
 	b.ReportAllocs()
